@@ -1,0 +1,70 @@
+"""Settings: read once from the environment (``DOCKYARD_*``) and passed down from there.
+
+Nothing else in Dockyard reads ``os.environ``; build a :class:`Settings` with
+:func:`get_settings` (or directly, in tests) and hand it to the app, store and runner.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def default_workers() -> int:
+    """Half the cores: Vina's own threads use the rest as well as more processes would."""
+    return max(1, (os.cpu_count() or 2) // 2)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="DOCKYARD_", extra="forbid")
+
+    data_dir: Path = Field(
+        default=Path("dockyard-data"), description="Where the SQLite database and logs live."
+    )
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL; unset means a SQLite file in the data dir.",
+    )
+    redis_url: str | None = Field(
+        default=None, description="Redis URL for the RQ runner; unset means local workers."
+    )
+    workers: int = Field(
+        default_factory=default_workers, ge=1, description="Jobs run at once by `serve`."
+    )
+    job_time_limit: float = Field(
+        default=3600.0, gt=0, description="Seconds a job may run before it is killed and failed."
+    )
+    max_attempts: int = Field(
+        default=3, ge=1, description="Runs of a job whose process died before it is failed."
+    )
+    lease_seconds: float = Field(
+        default=30.0, gt=0, description="How long a running job stays claimed without heartbeat."
+    )
+    max_upload_mb: float = Field(default=50.0, gt=0, description="Largest accepted upload.")
+
+    @field_validator("database_url")
+    @classmethod
+    def _blank_is_unset(cls, value: str | None) -> str | None:
+        return value or None
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'dockyard.db').resolve()}"
+
+    @property
+    def max_upload_bytes(self) -> int:
+        return int(self.max_upload_mb * 1024 * 1024)
+
+    @property
+    def cpu_per_job(self) -> int:
+        return max(1, (os.cpu_count() or 1) // self.workers)
+
+
+def get_settings(**overrides: object) -> Settings:
+    """Settings from the environment, with explicit overrides (CLI flags) on top."""
+    return Settings(**{key: value for key, value in overrides.items() if value is not None})

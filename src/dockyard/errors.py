@@ -1,0 +1,62 @@
+"""Every error Dockyard raises on purpose, in one tree.
+
+Each error carries the HTTP status it maps to, a stable machine-readable ``code`` and,
+for bad input, the ``field`` it concerns. The web layer renders all of them in one place
+(``dockyard.web.errors``); the CLI prints ``message``; a failed job stores it.
+
+    DockyardError                    500  something went wrong that is not the user's fault
+    ├── InputError                   422  a file, SMILES, box or parameter is unusable
+    │   ├── UnsupportedFileError     415  a file of the wrong kind for its field
+    │   └── FileTooLargeError        413  an upload over the size limit
+    ├── NotFoundError                404  no such job or file
+    ├── ConflictError                409  the job is not in a state that allows this
+    └── DockingError                 500  Vina or a preparation step failed at run time
+"""
+
+from __future__ import annotations
+
+
+class DockyardError(Exception):
+    """Root of the tree; ``str(error)`` is a sentence a person can act on."""
+
+    status_code = 500
+    code = "internal_error"
+
+    def __init__(self, message: str, *, field: str | None = None, code: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        if code is not None:
+            self.code = code
+
+    def to_dict(self) -> dict[str, str | None]:
+        return {"code": self.code, "message": self.message, "field": self.field}
+
+
+class InputError(DockyardError):
+    status_code = 422
+    code = "invalid_input"
+
+
+class UnsupportedFileError(InputError):
+    status_code = 415
+    code = "unsupported_file"
+
+
+class FileTooLargeError(InputError):
+    status_code = 413
+    code = "file_too_large"
+
+
+class NotFoundError(DockyardError):
+    status_code = 404
+    code = "not_found"
+
+
+class ConflictError(DockyardError):
+    status_code = 409
+    code = "conflict"
+
+
+class DockingError(DockyardError):
+    code = "docking_failed"

@@ -1,0 +1,94 @@
+"""``run_job``: the one entry point every runner calls to execute a claimed job.
+
+It reads the job's inputs from the store, runs the science layer, and writes progress and
+the outcome back through fenced updates. A job that was cancelled meanwhile stops at its next
+progress report; the runner kills the process anyway if it is inside Vina.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+from dockyard.chem import Box, Docker, DockingOptions, prepare_receptor, versions
+from dockyard.errors import DockyardError
+from dockyard.jobs.models import Job
+from dockyard.jobs.store import Claim, Store, StoredFile
+
+log = logging.getLogger(__name__)
+
+Report = Callable[[str, float], None]
+
+
+class LeaseLost(Exception):
+    """The job is no longer ours (cancelled, deleted or re-queued): stop quietly."""
+
+
+def run_job(store: Store, claim: Claim, *, cpu: int = 0) -> None:
+    job = store.get_job(claim.job_id)
+    provenance = {**versions(), "seed": job.params.get("seed"), "attempt": claim.attempt}
+
+    def report(stage: str, progress: float) -> None:
+        if not store.set_progress(claim, stage, progress):
+            raise LeaseLost(stage)
+
+    try:
+        handler = HANDLERS[job.kind]
+        results, files = handler(store, job, report, cpu)
+    except LeaseLost:
+        log.info("job %s attempt %s is no longer ours; stopping", claim.job_id, claim.attempt)
+        return
+    except DockyardError as error:
+        store.fail(claim, error.message, detail=traceback.format_exc(), provenance=provenance)
+        return
+    except Exception as error:
+        store.fail(
+            claim,
+            f"Unexpected error: {type(error).__name__}: {error}",
+            detail=traceback.format_exc(),
+            provenance=provenance,
+        )
+        return
+    store.complete(claim, results=results, provenance=provenance, files=files)
+
+
+def _text(store: Store, job: Job, name: str) -> str:
+    return store.read_file(job.id, name).content.decode()
+
+
+def run_docking(
+    store: Store, job: Job, report: Report, cpu: int
+) -> tuple[dict[str, Any], list[StoredFile]]:
+    params = job.params
+    report("preparing receptor", 0.02)
+    receptor_format = params["receptor"]["format"]
+    receptor = prepare_receptor(_text(store, job, f"receptor.{receptor_format}"), receptor_format)
+    ligand_pdbqt = _text(store, job, "ligand.pdbqt")
+    box = Box.from_fields(params["box"])
+    options = DockingOptions(
+        scoring=params["scoring"],
+        exhaustiveness=params["exhaustiveness"],
+        num_poses=params["num_poses"],
+        energy_range=params["energy_range"],
+        seed=params["seed"],
+        cpu=cpu,
+    )
+    report("computing maps", 0.1)
+    docker = Docker(receptor.pdbqt, box, scoring=options.scoring, cpu=cpu)
+    report("docking", 0.2)
+    result = docker.dock(ligand_pdbqt, options)
+    report("writing poses", 0.95)
+    results = {**result.to_dict(), "receptor_report": receptor.report}
+    files = [
+        StoredFile("receptor.pdbqt", receptor.pdbqt.encode(), "chemical/x-pdbqt"),
+        StoredFile("poses.pdbqt", result.poses_pdbqt.encode(), "chemical/x-pdbqt"),
+        StoredFile("poses.sdf", result.poses_sdf.encode(), "chemical/x-mdl-sdfile"),
+    ]
+    return results, files
+
+
+HANDLERS: dict[str, Callable[..., tuple[dict[str, Any], list[StoredFile]]]] = {
+    "dock": run_docking,
+}

@@ -1,0 +1,393 @@
+"""Reading and writing jobs: every state change goes through here.
+
+State changes are compare-and-set updates fenced by ``(status, attempt)``: a worker writes
+progress or an outcome only while the job is still ``running`` on *its* attempt. A job that
+was cancelled, deleted or handed to another worker meanwhile ignores the late write, so a
+killed or orphaned worker can never complete a job twice or overwrite a cancel.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, delete, func, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from dockyard.errors import ConflictError, NotFoundError
+from dockyard.jobs.db import make_engine, migrate
+from dockyard.jobs.models import FINISHED_STATUSES, Job, JobFile, JobStatus, utcnow
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    name: str
+    content: bytes
+    media_type: str = "application/octet-stream"
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A job handed to a worker: the attempt number fences every later write."""
+
+    job_id: int
+    attempt: int
+    time_limit: float
+
+
+class Store:
+    """The job database. One per process; cheap to share between threads."""
+
+    def __init__(self, engine: Engine):
+        self.engine = engine
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
+
+    @classmethod
+    def open(cls, database_url: str, *, migrate_schema: bool = True) -> Store:
+        engine = make_engine(database_url)
+        if migrate_schema:
+            migrate(engine)
+        return cls(engine)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def session(self) -> Session:
+        return self._sessions()
+
+    def ping(self) -> None:
+        with self.session() as session:
+            session.execute(select(1))
+
+    # -- submitting and reading -------------------------------------------------------
+
+    def create_job(
+        self,
+        *,
+        kind: str,
+        name: str,
+        params: dict[str, Any],
+        files: Iterable[StoredFile] = (),
+        max_attempts: int = 3,
+        time_limit: float = 3600.0,
+    ) -> Job:
+        now = utcnow()
+        with self.session() as session, session.begin():
+            job = Job(
+                kind=kind,
+                name=name,
+                params=params,
+                status=JobStatus.PENDING,
+                stage="queued",
+                progress=0.0,
+                attempt=0,
+                max_attempts=max_attempts,
+                time_limit=time_limit,
+                created_at=now,
+                updated_at=now,
+            )
+            session.add(job)
+            session.flush()
+            for stored in files:
+                session.add(_file_row(job.id, stored, role="input"))
+        return job
+
+    def get_job(self, job_id: int) -> Job:
+        with self.session() as session:
+            job = session.get(Job, job_id)
+        if job is None:
+            raise NotFoundError(f"There is no job {job_id}.", field="job_id")
+        return job
+
+    def list_jobs(
+        self,
+        *,
+        limit: int = 50,
+        before: int | None = None,
+        status: JobStatus | None = None,
+    ) -> list[Job]:
+        """Newest first; ``before`` is the cursor (an id), so a page costs the same at any depth."""
+        query = select(Job).order_by(Job.id.desc()).limit(limit)
+        if before is not None:
+            query = query.where(Job.id < before)
+        if status is not None:
+            query = query.where(Job.status == status)
+        with self.session() as session:
+            return list(session.scalars(query))
+
+    def count_jobs(self) -> dict[str, int]:
+        query = select(Job.status, func.count()).group_by(Job.status)
+        with self.session() as session:
+            counts = {status.value: 0 for status in JobStatus}
+            counts.update({status.value: n for status, n in session.execute(query)})
+        return counts
+
+    def changed_since(self, since: datetime, job_id: int | None = None) -> list[Job]:
+        """Jobs updated after ``since``, oldest change first (live updates)."""
+        query = select(Job).where(Job.updated_at > since).order_by(Job.updated_at).limit(200)
+        if job_id is not None:
+            query = query.where(Job.id == job_id)
+        with self.session() as session:
+            return list(session.scalars(query))
+
+    def read_file(self, job_id: int, name: str) -> StoredFile:
+        with self.session() as session:
+            row = session.get(JobFile, (job_id, name))
+        if row is None:
+            raise NotFoundError(f"Job {job_id} has no file {name!r}.", field="file")
+        return StoredFile(row.name, row.content, row.media_type)
+
+    def list_files(self, job_id: int) -> list[tuple[str, str, int]]:
+        query = select(JobFile.name, JobFile.role, JobFile.size).where(JobFile.job_id == job_id)
+        with self.session() as session:
+            return [tuple(row) for row in session.execute(query.order_by(JobFile.name))]
+
+    # -- user actions -----------------------------------------------------------------
+
+    def cancel_job(self, job_id: int) -> Job:
+        """Cancel a pending or running job; its runner sees the change and kills the process."""
+        now = utcnow()
+        with self.session() as session, session.begin():
+            result = session.execute(
+                update(Job)
+                .where(Job.id == job_id, Job.status.in_([JobStatus.PENDING, JobStatus.RUNNING]))
+                .values(
+                    status=JobStatus.CANCELLED,
+                    stage="cancelled",
+                    finished_at=now,
+                    updated_at=now,
+                    lease_expires_at=None,
+                )
+            )
+        job = self.get_job(job_id)
+        if result.rowcount == 0:
+            raise ConflictError(
+                f"Job {job_id} is already {job.status.value} and cannot be cancelled.",
+                field="job_id",
+            )
+        return job
+
+    def delete_job(self, job_id: int) -> None:
+        with self.session() as session, session.begin():
+            session.execute(delete(JobFile).where(JobFile.job_id == job_id))
+            result = session.execute(delete(Job).where(Job.id == job_id))
+        if result.rowcount == 0:
+            raise NotFoundError(f"There is no job {job_id}.", field="job_id")
+
+    # -- worker side --------------------------------------------------------------------
+
+    def claim(self, job_id: int, worker: str, lease_seconds: float) -> Claim | None:
+        """Take a pending job for ``worker``; None when someone else took it first."""
+        now = utcnow()
+        with self.session() as session, session.begin():
+            job = session.get(Job, job_id)
+            if job is None or job.status != JobStatus.PENDING:
+                return None
+            attempt = job.attempt + 1
+            result = session.execute(
+                update(Job)
+                .where(
+                    Job.id == job_id, Job.status == JobStatus.PENDING, Job.attempt == job.attempt
+                )
+                .values(
+                    status=JobStatus.RUNNING,
+                    attempt=attempt,
+                    worker=worker,
+                    started_at=now,
+                    lease_expires_at=now + timedelta(seconds=lease_seconds),
+                    stage="starting",
+                    progress=0.0,
+                    updated_at=now,
+                )
+            )
+            if result.rowcount != 1:
+                return None
+            return Claim(job_id, attempt, job.time_limit)
+
+    def pending_ids(self, limit: int) -> list[int]:
+        query = select(Job.id).where(Job.status == JobStatus.PENDING).order_by(Job.id).limit(limit)
+        with self.session() as session:
+            return list(session.scalars(query))
+
+    def claim_next(self, worker: str, lease_seconds: float, limit: int) -> list[Claim]:
+        claims: list[Claim] = []
+        for job_id in self.pending_ids(limit * 2):
+            if len(claims) == limit:
+                break
+            claim = self.claim(job_id, worker, lease_seconds)
+            if claim is not None:
+                claims.append(claim)
+        return claims
+
+    def still_owned(self, claims: Sequence[Claim]) -> set[int]:
+        """The ids among ``claims`` that are still running on the claimed attempt."""
+        if not claims:
+            return set()
+        attempts = {claim.job_id: claim.attempt for claim in claims}
+        query = select(Job.id, Job.attempt).where(
+            Job.id.in_(attempts), Job.status == JobStatus.RUNNING
+        )
+        with self.session() as session:
+            return {
+                job_id for job_id, attempt in session.execute(query) if attempts[job_id] == attempt
+            }
+
+    def renew_leases(self, claims: Sequence[Claim], lease_seconds: float) -> None:
+        if not claims:
+            return
+        expires = utcnow() + timedelta(seconds=lease_seconds)
+        with self.session() as session, session.begin():
+            for claim in claims:
+                session.execute(
+                    _fenced(claim).values(lease_expires_at=expires),
+                    execution_options={"synchronize_session": False},
+                )
+
+    def set_progress(self, claim: Claim, stage: str, progress: float) -> bool:
+        with self.session() as session, session.begin():
+            result = session.execute(
+                _fenced(claim).values(stage=stage, progress=progress, updated_at=utcnow())
+            )
+        return result.rowcount == 1
+
+    def complete(
+        self,
+        claim: Claim,
+        *,
+        results: dict[str, Any],
+        provenance: dict[str, Any],
+        files: Iterable[StoredFile] = (),
+    ) -> bool:
+        """Write the outcome and output files in one transaction, only if still ours."""
+        now = utcnow()
+        with self.session() as session, session.begin():
+            result = session.execute(
+                _fenced(claim).values(
+                    status=JobStatus.COMPLETED,
+                    stage="completed",
+                    progress=1.0,
+                    results=results,
+                    provenance=provenance,
+                    finished_at=now,
+                    updated_at=now,
+                    lease_expires_at=None,
+                    error=None,
+                    error_detail=None,
+                )
+            )
+            if result.rowcount != 1:
+                session.rollback()
+                return False
+            for stored in files:
+                session.merge(_file_row(claim.job_id, stored, role="output"))
+        return True
+
+    def fail(
+        self,
+        claim: Claim,
+        error: str,
+        *,
+        detail: str | None = None,
+        provenance: dict[str, Any] | None = None,
+    ) -> bool:
+        now = utcnow()
+        values: dict[str, Any] = {
+            "status": JobStatus.FAILED,
+            "stage": "failed",
+            "error": error,
+            "error_detail": detail,
+            "finished_at": now,
+            "updated_at": now,
+            "lease_expires_at": None,
+        }
+        if provenance is not None:
+            values["provenance"] = provenance
+        with self.session() as session, session.begin():
+            result = session.execute(_fenced(claim).values(**values))
+        return result.rowcount == 1
+
+    def retry_or_fail(self, claim: Claim, cause: str) -> JobStatus | None:
+        """The process running ``claim`` died: queue it again, or fail it after the last try."""
+        with self.session() as session:
+            job = session.get(Job, claim.job_id)
+        if job is None or job.status != JobStatus.RUNNING or job.attempt != claim.attempt:
+            return None
+        if claim.attempt >= job.max_attempts:
+            message = f"{cause} on each of {claim.attempt} attempts; giving up."
+            return JobStatus.FAILED if self.fail(claim, message) else None
+        now = utcnow()
+        with self.session() as session, session.begin():
+            result = session.execute(
+                _fenced(claim).values(
+                    status=JobStatus.PENDING,
+                    stage=f"queued again: {cause} (attempt {claim.attempt})",
+                    progress=0.0,
+                    worker=None,
+                    lease_expires_at=None,
+                    updated_at=now,
+                )
+            )
+        return JobStatus.PENDING if result.rowcount == 1 else None
+
+    def release(self, claim: Claim) -> bool:
+        """Hand a job back to the queue on a clean shutdown, without using up one of its tries."""
+        with self.session() as session, session.begin():
+            result = session.execute(
+                _fenced(claim).values(
+                    status=JobStatus.PENDING,
+                    stage="queued again: the server stopped",
+                    progress=0.0,
+                    worker=None,
+                    lease_expires_at=None,
+                    max_attempts=Job.max_attempts + 1,
+                    updated_at=utcnow(),
+                )
+            )
+        return result.rowcount == 1
+
+    def set_worker(self, claim: Claim, worker: str) -> None:
+        with self.session() as session, session.begin():
+            session.execute(_fenced(claim).values(worker=worker))
+
+    def expired_claims(self, now: datetime | None = None) -> list[tuple[Claim, str | None]]:
+        """Running jobs whose worker stopped renewing its lease, with the worker's name."""
+        query = select(Job.id, Job.attempt, Job.time_limit, Job.worker).where(
+            Job.status == JobStatus.RUNNING, Job.lease_expires_at < (now or utcnow())
+        )
+        with self.session() as session:
+            return [
+                (Claim(job_id, attempt, time_limit), worker)
+                for job_id, attempt, time_limit, worker in session.execute(query)
+            ]
+
+    def running_claims(self) -> list[tuple[Claim, str | None]]:
+        query = select(Job.id, Job.attempt, Job.time_limit, Job.worker).where(
+            Job.status == JobStatus.RUNNING
+        )
+        with self.session() as session:
+            return [
+                (Claim(job_id, attempt, time_limit), worker)
+                for job_id, attempt, time_limit, worker in session.execute(query)
+            ]
+
+
+def _fenced(claim: Claim):
+    return update(Job).where(
+        Job.id == claim.job_id, Job.status == JobStatus.RUNNING, Job.attempt == claim.attempt
+    )
+
+
+def _file_row(job_id: int, stored: StoredFile, role: str) -> JobFile:
+    return JobFile(
+        job_id=job_id,
+        name=stored.name,
+        role=role,
+        media_type=stored.media_type,
+        size=len(stored.content),
+        content=stored.content,
+    )
+
+
+__all__ = ["FINISHED_STATUSES", "Claim", "Store", "StoredFile"]

@@ -1,0 +1,11 @@
+"""Runners execute claimed jobs by calling :func:`dockyard.jobs.run.run_job` in a child process.
+
+Every runner keeps the same contract: the job database is the only source of truth, a job's
+process can be killed at any time (cancel, time limit, crash) and the job is then failed,
+cancelled or queued again — never lost and never completed twice.
+"""
+
+from dockyard.runners.base import Runner
+from dockyard.runners.local import LocalRunner
+
+__all__ = ["LocalRunner", "Runner"]

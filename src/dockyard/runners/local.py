@@ -1,0 +1,225 @@
+"""The local runner: a supervisor thread in ``dockyard serve`` that runs each job in a child.
+
+Vina's ``dock()`` holds the GIL for its whole run, so nothing inside the docking process can
+keep a lease alive. The supervisor (in the parent) therefore renews leases, watches for
+cancels and time limits, kills children by process group, and decides what a dead child
+means: a signal (segfault, OOM kill, SIGKILL) queues the job again up to its attempt limit.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import signal
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+from multiprocessing.context import ForkServerContext
+from multiprocessing.process import BaseProcess
+
+from dockyard.jobs.store import Claim, Store
+from dockyard.runners import child
+
+log = logging.getLogger(__name__)
+
+TICK_SECONDS = 0.5
+
+
+@dataclass
+class Running:
+    claim: Claim
+    process: BaseProcess
+    started: float = field(default_factory=time.monotonic)
+
+
+def _context() -> ForkServerContext:
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["dockyard.runners.child"])
+    return context
+
+
+class LocalRunner:
+    """Runs up to ``workers`` jobs at once, each in its own process."""
+
+    def __init__(
+        self,
+        store: Store,
+        database_url: str,
+        *,
+        workers: int,
+        cpu_per_job: int = 0,
+        lease_seconds: float = 30.0,
+    ):
+        self.store = store
+        self.database_url = database_url
+        self.workers = workers
+        self.cpu_per_job = cpu_per_job
+        self.lease_seconds = lease_seconds
+        self.name = f"{socket.gethostname()}:{os.getpid()}"
+        self._running: dict[int, Running] = {}
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._context = _context()
+        self._last_renewal = 0.0
+        self._last_recovery = 0.0
+
+    # -- Runner interface ---------------------------------------------------------------
+
+    def start(self) -> None:
+        self._recover(startup=True)
+        self._thread = threading.Thread(target=self._loop, name="dockyard-runner", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Kill running children and hand their jobs back; a later start re-runs them."""
+        self._stopping.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        for running in list(self._running.values()):
+            self._kill(running)
+            self.store.release(running.claim)
+        self._running.clear()
+
+    def submitted(self, job_id: int) -> None:
+        self._wake.set()
+
+    def describe(self) -> dict[str, object]:
+        return {
+            "kind": "local",
+            "name": self.name,
+            "workers": self.workers,
+            "running": sorted(self._running),
+            "alive": self._thread is not None and self._thread.is_alive(),
+        }
+
+    # -- the supervisor loop ------------------------------------------------------------
+
+    def _loop(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                self._tick()
+            except Exception:
+                log.exception("runner tick failed; trying again")
+            self._wake.wait(TICK_SECONDS)
+            self._wake.clear()
+
+    def _tick(self) -> None:
+        self._reap()
+        self._enforce()
+        now = time.monotonic()
+        if now - self._last_renewal > self.lease_seconds / 3:
+            self.store.renew_leases([r.claim for r in self._running.values()], self.lease_seconds)
+            self._last_renewal = now
+        if now - self._last_recovery > self.lease_seconds:
+            self._recover(startup=False)
+            self._last_recovery = now
+        self._launch()
+
+    def _launch(self) -> None:
+        free = self.workers - len(self._running)
+        if free <= 0 or self._stopping.is_set():
+            return
+        for claim in self.store.claim_next(self.name, self.lease_seconds, free):
+            process = self._context.Process(
+                target=child.main,
+                args=(self.database_url, claim, self.cpu_per_job),
+                name=f"dockyard-job-{claim.job_id}",
+                daemon=False,
+            )
+            process.start()
+            self.store.set_worker(claim, f"{self.name}:{process.pid}")
+            self._running[claim.job_id] = Running(claim, process)
+            log.info(
+                "job %s attempt %s started in pid %s", claim.job_id, claim.attempt, process.pid
+            )
+
+    def _reap(self) -> None:
+        for job_id, running in list(self._running.items()):
+            code = running.process.exitcode
+            if code is None:
+                continue
+            running.process.close()
+            del self._running[job_id]
+            if code < 0:
+                cause = f"the job's process was killed by {signal.Signals(-code).name}"
+                outcome = self.store.retry_or_fail(running.claim, cause)
+                log.warning("job %s: %s -> %s", job_id, cause, outcome)
+            elif code > 0:
+                self.store.fail(running.claim, f"The job's process exited with code {code}.")
+            else:
+                self.store.fail(running.claim, "The job's process ended without a result.")
+            self._wake.set()
+
+    def _enforce(self) -> None:
+        """Kill children whose job was cancelled, deleted or taken away, or ran too long."""
+        if not self._running:
+            return
+        owned = self.store.still_owned([r.claim for r in self._running.values()])
+        for job_id, running in list(self._running.items()):
+            if job_id not in owned:
+                log.info(
+                    "job %s is no longer running here; killing pid %s", job_id, running.process.pid
+                )
+                self._kill(running)
+                running.process.close()
+                del self._running[job_id]
+                self._wake.set()
+            elif time.monotonic() - running.started > running.claim.time_limit:
+                self._kill(running)
+                self.store.fail(
+                    running.claim,
+                    f"Stopped after exceeding the time limit of {running.claim.time_limit:.0f} s.",
+                )
+
+    def _kill(self, running: Running) -> None:
+        pid = running.process.pid
+        if pid is None or running.process.exitcode is not None:
+            return
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            running.process.kill()
+        running.process.join(timeout=5)
+
+    def _recover(self, *, startup: bool) -> None:
+        """Re-queue jobs whose runner is gone: at once for a dead local pid, else by lease."""
+        host = socket.gethostname()
+        stale = self.store.expired_claims()
+        if startup:
+            stale += [
+                (claim, worker)
+                for claim, worker in self.store.running_claims()
+                if _is_dead_local_runner(worker, host)
+            ]
+        seen: set[int] = set()
+        for claim, worker in stale:
+            if claim.job_id in self._running or claim.job_id in seen:
+                continue
+            seen.add(claim.job_id)
+            cause = f"its runner {worker or 'unknown'} stopped"
+            log.warning(
+                "job %s: %s -> %s", claim.job_id, cause, self.store.retry_or_fail(claim, cause)
+            )
+
+
+def _is_dead_local_runner(worker: str | None, host: str) -> bool:
+    """Whether ``worker`` ("host:supervisor_pid:child_pid") names a process here that is gone."""
+    if not worker:
+        return True
+    parts = worker.split(":")
+    if parts[0] != host or len(parts) < 2 or not parts[1].isdigit():
+        return False
+    supervisor_pid = int(parts[1])
+    if supervisor_pid == os.getpid():
+        return True
+    try:
+        os.kill(supervisor_pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False

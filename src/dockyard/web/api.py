@@ -1,0 +1,204 @@
+"""The REST API (JSON). Routes stay thin: checks live in ``jobs.submit``, state in the store."""
+
+from __future__ import annotations
+
+from typing import Annotated, BinaryIO
+
+from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
+from fastapi.responses import JSONResponse, Response
+
+from dockyard import __version__
+from dockyard.errors import ConflictError, FileTooLargeError
+from dockyard.jobs.exports import poses_csv
+from dockyard.jobs.models import JobStatus
+from dockyard.jobs.store import Store
+from dockyard.jobs.submit import DockRequest, Upload, build_dock_job
+from dockyard.runners import Runner
+from dockyard.web.schemas import (
+    DOWNLOADS,
+    JobCreated,
+    JobDetail,
+    JobPage,
+    JobSummary,
+    LegacyStatus,
+)
+
+router = APIRouter(prefix="/api", tags=["jobs"])
+
+
+def get_store(request: Request) -> Store:
+    return request.app.state.store
+
+
+def get_runner(request: Request) -> Runner:
+    return request.app.state.runner
+
+
+StoreDep = Annotated[Store, Depends(get_store)]
+RunnerDep = Annotated[Runner, Depends(get_runner)]
+OptionalFile = Annotated[UploadFile | None, File()]
+OptionalText = Annotated[str | None, Form()]
+
+
+def read_upload(upload: UploadFile | None, field: str, max_bytes: int) -> Upload | None:
+    """Read at most one byte past the limit, so a huge upload is refused without loading it."""
+    if upload is None or not upload.filename:
+        return None
+    stream: BinaryIO = upload.file
+    content = stream.read(max_bytes + 1)
+    if len(content) > max_bytes:
+        raise FileTooLargeError(
+            f"The {field} file is larger than the limit of {max_bytes / 1e6:.1f} MB.", field=field
+        )
+    return Upload(upload.filename, content)
+
+
+@router.post("/jobs", status_code=201, response_model=JobCreated)
+def submit_job(
+    request: Request,
+    store: StoreDep,
+    runner: RunnerDep,
+    receptor: OptionalFile = None,
+    ligand: OptionalFile = None,
+    smiles: OptionalText = None,
+    reference_ligand: OptionalFile = None,
+    padding: OptionalText = None,
+    center_x: OptionalText = None,
+    center_y: OptionalText = None,
+    center_z: OptionalText = None,
+    size_x: OptionalText = None,
+    size_y: OptionalText = None,
+    size_z: OptionalText = None,
+    exhaustiveness: OptionalText = None,
+    num_poses: OptionalText = None,
+    energy_range: OptionalText = None,
+    seed: OptionalText = None,
+    scoring: OptionalText = None,
+    name: OptionalText = None,
+) -> JSONResponse:
+    """Submit one docking. Box: centre and size, or a reference ligand file plus padding."""
+    settings = request.app.state.settings
+    limit = settings.max_upload_bytes
+    docking = DockRequest(
+        receptor=read_upload(receptor, "receptor", limit),
+        ligand=read_upload(ligand, "ligand", limit),
+        smiles=smiles,
+        reference_ligand=read_upload(reference_ligand, "reference_ligand", limit),
+        padding=padding,
+        box={
+            "center_x": center_x,
+            "center_y": center_y,
+            "center_z": center_z,
+            "size_x": size_x,
+            "size_y": size_y,
+            "size_z": size_z,
+        },
+        options={
+            "exhaustiveness": exhaustiveness,
+            "num_poses": num_poses,
+            "energy_range": energy_range,
+            "seed": seed,
+            "scoring": scoring,
+        },
+        name=name or "",
+    )
+    spec = build_dock_job(docking, max_upload_bytes=limit)
+    job = store.create_job(
+        kind=spec.kind,
+        name=spec.name,
+        params=spec.params,
+        files=spec.files,
+        max_attempts=settings.max_attempts,
+        time_limit=settings.job_time_limit,
+    )
+    runner.submitted(job.id)
+    created = JobCreated(job_id=job.id, status=job.status, url=f"/api/jobs/{job.id}")
+    return JSONResponse(
+        created.model_dump(mode="json"), status_code=201, headers={"Location": created.url}
+    )
+
+
+@router.get("/jobs", response_model=JobPage)
+def list_jobs(
+    store: StoreDep,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    before: Annotated[int | None, Query(description="cursor: next_before of the last page")] = None,
+    status: JobStatus | None = None,
+) -> JobPage:
+    """Newest first. Follow ``next_before`` for the next page."""
+    jobs = store.list_jobs(limit=limit, before=before, status=status)
+    next_before = jobs[-1].id if len(jobs) == limit else None
+    return JobPage(jobs=[JobSummary.from_job(job) for job in jobs], next_before=next_before)
+
+
+@router.get("/jobs/{job_id}", response_model=JobDetail)
+def get_job(job_id: int, store: StoreDep) -> JobDetail:
+    job = store.get_job(job_id)
+    files = [name for name, _role, _size in store.list_files(job_id)]
+    return JobDetail.from_job_and_files(job, files)
+
+
+@router.get("/status/{job_id}", response_model=LegacyStatus)
+def legacy_status(job_id: int, store: StoreDep) -> LegacyStatus:
+    """The status shape of the system Dockyard replaced."""
+    return LegacyStatus.from_job(store.get_job(job_id))
+
+
+@router.post("/jobs/{job_id}/cancel", response_model=JobSummary)
+def cancel_job(job_id: int, store: StoreDep) -> JobSummary:
+    """Cancel a pending or running job; a running one is killed within seconds."""
+    return JobSummary.from_job(store.cancel_job(job_id))
+
+
+@router.delete("/jobs/{job_id}", status_code=204)
+def delete_job(job_id: int, store: StoreDep) -> Response:
+    """Delete a job and its files (a running job is killed first)."""
+    store.delete_job(job_id)
+    return Response(status_code=204)
+
+
+MEDIA_TYPES = {
+    "poses.sdf": "chemical/x-mdl-sdfile",
+    "poses.pdbqt": "chemical/x-pdbqt",
+    "results.csv": "text/csv",
+}
+
+
+@router.get("/jobs/{job_id}/{filename}", responses={200: {"content": {"text/plain": {}}}})
+def download(job_id: int, filename: str, store: StoreDep) -> Response:
+    """Downloads: ``poses.sdf``, ``poses.pdbqt``, ``results.csv``, or any stored file by name."""
+    job = store.get_job(job_id)
+    if filename in DOWNLOADS and job.status != JobStatus.COMPLETED:
+        raise ConflictError(
+            f"Job {job_id} is {job.status.value}; {filename} is ready once it has completed.",
+            field="filename",
+        )
+    if filename == "results.csv":
+        content = poses_csv((job.results or {}).get("poses", [])).encode()
+    else:
+        content = store.read_file(job_id, filename).content
+    disposition = f'attachment; filename="dockyard-{job_id}-{filename}"'
+    return Response(
+        content,
+        media_type=MEDIA_TYPES.get(filename, "text/plain"),
+        headers={"Content-Disposition": disposition},
+    )
+
+
+@router.get("/health", tags=["service"])
+def health(request: Request, store: StoreDep, runner: RunnerDep) -> JSONResponse:
+    """Liveness plus whether the job store and the runner can be reached."""
+    try:
+        store.ping()
+        store_state = {"ok": True, "backend": store.engine.dialect.name}
+    except Exception as error:
+        store_state = {"ok": False, "backend": store.engine.dialect.name, "error": str(error)}
+    runner_state = runner.describe()
+    healthy = store_state["ok"] and bool(runner_state.get("alive", True))
+    body = {
+        "status": "ok" if healthy else "degraded",
+        "version": __version__,
+        "store": store_state,
+        "queue": runner_state,
+    }
+    return JSONResponse(body, status_code=200 if healthy else 503)

@@ -1,0 +1,67 @@
+"""The FastAPI application: API, pages and live updates over one job store and one runner."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib.resources import files
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+
+from dockyard import __version__
+from dockyard.config import Settings, get_settings
+from dockyard.jobs.store import Store
+from dockyard.runners import LocalRunner, Runner
+from dockyard.web import api, events, pages
+from dockyard.web.errors import install_error_handlers
+
+log = logging.getLogger(__name__)
+
+WEB = files("dockyard.web")
+
+
+def make_runner(settings: Settings, store: Store) -> Runner:
+    return LocalRunner(
+        store,
+        settings.resolved_database_url,
+        workers=settings.workers,
+        cpu_per_job=settings.cpu_per_job,
+        lease_seconds=settings.lease_seconds,
+    )
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        store = Store.open(settings.resolved_database_url)
+        runner = make_runner(settings, store)
+        app.state.store = store
+        app.state.runner = runner
+        runner.start()
+        log.info("Dockyard %s serving jobs from %s", __version__, store.engine.url)
+        try:
+            yield
+        finally:
+            runner.stop()
+            store.close()
+
+    app = FastAPI(
+        title="Dockyard",
+        version=__version__,
+        description="Molecular docking with AutoDock Vina: submit jobs, follow them, get poses.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.templates = Jinja2Templates(directory=str(WEB / "templates"))
+    install_error_handlers(app)
+    app.include_router(api.router)
+    app.include_router(events.router)
+    app.include_router(pages.router)
+    app.mount("/static", StaticFiles(directory=str(WEB / "static")), name="static")
+    return app

@@ -1,0 +1,83 @@
+"""Live updates over Server-Sent Events, read from the job database (the only source of truth).
+
+The stream polls the store on the server side and sends each job whose ``updated_at`` moved.
+It re-reads a short window behind its cursor, because a writer's clock and commit order can
+differ by a little; what it already sent is remembered, so nothing is sent twice and nothing
+is missed. A reconnecting browser sends ``Last-Event-ID`` and resumes from there.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
+
+from fastapi import APIRouter, Header, Query, Request
+from fastapi.responses import StreamingResponse
+from starlette.concurrency import run_in_threadpool
+
+from dockyard.jobs.models import utcnow
+from dockyard.jobs.store import Store
+from dockyard.web.api import StoreDep
+from dockyard.web.schemas import JobSummary
+
+router = APIRouter(prefix="/api", tags=["live"])
+
+POLL_SECONDS = 0.5
+KEEPALIVE_SECONDS = 15.0
+CLOCK_SKEW = timedelta(seconds=2)
+
+
+def _parse_cursor(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+async def job_events(
+    request: Request, store: Store, since: datetime, job_id: int | None
+) -> AsyncIterator[str]:
+    sent: dict[int, datetime] = {}
+    cursor = since
+    idle = 0.0
+    yield "retry: 2000\n\n"
+    while not await request.is_disconnected():
+        changed = await run_in_threadpool(store.changed_since, cursor - CLOCK_SKEW, job_id)
+        for job in changed:
+            if sent.get(job.id) == job.updated_at or job.updated_at <= since:
+                continue
+            sent[job.id] = job.updated_at
+            cursor = max(cursor, job.updated_at)
+            data = JobSummary.from_job(job).model_dump_json()
+            yield f"id: {cursor.isoformat()}\nevent: job\ndata: {data}\n\n"
+            idle = 0.0
+        horizon = cursor - CLOCK_SKEW
+        sent = {key: stamp for key, stamp in sent.items() if stamp >= horizon}
+        await asyncio.sleep(POLL_SECONDS)
+        idle += POLL_SECONDS
+        if idle >= KEEPALIVE_SECONDS:
+            yield ": keep-alive\n\n"
+            idle = 0.0
+
+
+@router.get("/events", response_class=StreamingResponse)
+async def events(
+    request: Request,
+    store: StoreDep,
+    job_id: int | None = None,
+    since: str | None = Query(None, description="ISO timestamp; default: now"),
+    last_event_id: str | None = Header(None),
+) -> StreamingResponse:
+    """A stream of ``job`` events (the job summary as JSON) as jobs change."""
+    start = _parse_cursor(last_event_id) or _parse_cursor(since) or utcnow()
+    return StreamingResponse(
+        job_events(request, store, start, job_id),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+
+
+__all__ = ["router"]

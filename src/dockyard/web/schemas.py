@@ -1,0 +1,117 @@
+"""What the API answers: public shapes, built from job rows in one place."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel
+
+from dockyard.jobs.models import Job, JobStatus
+
+
+class JobCreated(BaseModel):
+    job_id: int
+    status: JobStatus
+    url: str
+
+
+class JobSummary(BaseModel):
+    id: int
+    name: str
+    kind: str
+    status: JobStatus
+    stage: str
+    progress: float
+    best_score: float | None
+    error: str | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    updated_at: datetime
+
+    @classmethod
+    def from_job(cls, job: Job) -> JobSummary:
+        return cls(
+            id=job.id,
+            name=job.name,
+            kind=job.kind,
+            status=job.status,
+            stage=job.stage,
+            progress=job.progress,
+            best_score=(job.results or {}).get("best_score"),
+            error=job.error,
+            created_at=job.created_at,
+            started_at=job.started_at,
+            finished_at=job.finished_at,
+            updated_at=job.updated_at,
+        )
+
+
+class JobDetail(JobSummary):
+    attempt: int
+    max_attempts: int
+    worker: str | None
+    params: dict[str, Any]
+    results: dict[str, Any] | None
+    provenance: dict[str, Any] | None
+    files: list[str]
+    downloads: dict[str, str]
+
+    @classmethod
+    def from_job_and_files(cls, job: Job, files: list[str]) -> JobDetail:
+        downloads = (
+            {name: f"/api/jobs/{job.id}/{name}" for name in DOWNLOADS}
+            if job.status == JobStatus.COMPLETED
+            else {}
+        )
+        return cls(
+            **JobSummary.from_job(job).model_dump(),
+            attempt=job.attempt,
+            max_attempts=job.max_attempts,
+            worker=job.worker,
+            params=job.params,
+            results=job.results,
+            provenance=job.provenance,
+            files=files,
+            downloads=downloads,
+        )
+
+
+DOWNLOADS = ("poses.sdf", "poses.pdbqt", "results.csv")
+
+
+class JobPage(BaseModel):
+    jobs: list[JobSummary]
+    next_before: int | None
+
+
+class LegacyResults(BaseModel):
+    scores: list[float]
+    best_score: float | None
+    num_poses: int
+    output_file: str | None
+
+
+class LegacyStatus(BaseModel):
+    """The answer of the system Dockyard replaces, kept so its clients keep working."""
+
+    job_id: int
+    status: JobStatus
+    message: str
+    results: LegacyResults | None
+
+    @classmethod
+    def from_job(cls, job: Job) -> LegacyStatus:
+        results = None
+        if job.results is not None:
+            scores = [pose["affinity"] for pose in job.results.get("poses", [])]
+            results = LegacyResults(
+                scores=scores,
+                best_score=job.results.get("best_score"),
+                num_poses=len(scores),
+                output_file=f"/api/jobs/{job.id}/poses.pdbqt",
+            )
+        return cls(
+            job_id=job.id, status=job.status, message=job.error or job.stage, results=results
+        )

@@ -1,0 +1,157 @@
+"""Fixtures that build real things: prepared molecules, databases, running servers."""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import psycopg
+import pytest
+import uvicorn
+from sqlalchemy.engine import make_url
+
+from dockyard.config import Settings
+from dockyard.web.app import create_app
+
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+EXAMPLE = Path(__file__).resolve().parents[1] / "src" / "dockyard" / "examples" / "1iep"
+POSTGRES_URL = os.environ.get(
+    "DOCKYARD_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+
+# A 14 Å box in the imatinib pocket of 1IEP: small ligands dock there in about a second.
+SMALL_BOX = {
+    "center_x": "15.19",
+    "center_y": "53.90",
+    "center_z": "16.92",
+    "size_x": "14",
+    "size_y": "14",
+    "size_z": "14",
+}
+FAST_OPTIONS = {"exhaustiveness": "1", "num_poses": "3", "seed": "42"}
+SMALL_SMILES = "NC(=O)c1ccccc1"
+
+
+@pytest.fixture(scope="session")
+def receptor_pdb() -> bytes:
+    return (EXAMPLE / "1iep_receptorH.pdb").read_bytes()
+
+
+@pytest.fixture(scope="session")
+def receptor_pdbqt(receptor_pdb: bytes) -> bytes:
+    """1IEP prepared once per session, so job tests skip the receptor preparation."""
+    from dockyard.chem import prepare_receptor
+
+    return prepare_receptor(receptor_pdb.decode(), "pdb").pdbqt.encode()
+
+
+@pytest.fixture(scope="session")
+def imatinib_sdf() -> bytes:
+    return (EXAMPLE / "1iep_ligand.sdf").read_bytes()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def postgres_admin_url() -> str:
+    try:
+        with psycopg.connect(_libpq(POSTGRES_URL), connect_timeout=5):
+            pass
+    except psycopg.OperationalError as error:
+        pytest.fail(f"PostgreSQL is not reachable at {POSTGRES_URL} ({error}); start it first.")
+    return POSTGRES_URL
+
+
+def _libpq(url: str) -> str:
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+@pytest.fixture
+def postgres_url(postgres_admin_url: str) -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for one test, dropped afterwards."""
+    name = f"dockyard_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(_libpq(postgres_admin_url), autocommit=True) as connection:
+        connection.execute(f'CREATE DATABASE "{name}"')
+    yield make_url(postgres_admin_url).set(database=name).render_as_string(hide_password=False)
+    with psycopg.connect(_libpq(postgres_admin_url), autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'dockyard.db'}"
+    return request.getfixturevalue("postgres_url")
+
+
+class LiveServer:
+    """The real app served by uvicorn in a thread, talked to over real HTTP."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.app = create_app(settings)
+        config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> LiveServer:
+        self.thread.start()
+        deadline = time.monotonic() + 30
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("the test server did not start")
+            time.sleep(0.05)
+        self.client = httpx.Client(base_url=self.url, timeout=60)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.client.close()
+        self.server.should_exit = True
+        self.thread.join(timeout=30)
+
+    @property
+    def store(self):
+        return self.app.state.store
+
+    def submit(self, files: dict | None = None, **fields: str) -> httpx.Response:
+        return self.client.post("/api/jobs", data=fields, files=files or {})
+
+    def wait(self, job_id: int, statuses=("completed", "failed", "cancelled"), timeout=120.0):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            job = self.client.get(f"/api/jobs/{job_id}").json()
+            if job["status"] in statuses:
+                return job
+            time.sleep(0.1)
+        raise AssertionError(f"job {job_id} did not reach {statuses}: {job}")
+
+
+@pytest.fixture
+def server(tmp_path: Path, database_url: str) -> Iterator[LiveServer]:
+    settings = Settings(data_dir=tmp_path, database_url=database_url, workers=2, max_upload_mb=2)
+    with LiveServer(settings) as live:
+        yield live
+
+
+@pytest.fixture
+def small_job(receptor_pdbqt: bytes):
+    """The form fields and files of a docking that takes about a second."""
+
+    def make(**overrides: str) -> tuple[dict, dict]:
+        fields = {**SMALL_BOX, **FAST_OPTIONS, "smiles": SMALL_SMILES, **overrides}
+        files = {"receptor": ("1iep.pdbqt", receptor_pdbqt, "chemical/x-pdbqt")}
+        return fields, files
+
+    return make
