@@ -43,7 +43,7 @@ def free_port() -> int:
 
 
 def start_server(data_dir: Path, port: int) -> subprocess.Popen:
-    command = [sys.executable, "-m", "dockyard.cli", "serve", "--port", str(port)]
+    command = [sys.executable, "-m", "dockyard", "serve", "--port", str(port)]
     command += ["--data-dir", str(data_dir), "--workers", "1"]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 60

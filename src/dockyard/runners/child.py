@@ -3,10 +3,12 @@ stack, so a job starts in milliseconds instead of re-importing RDKit, Meeko and 
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import logging
 import os
 import signal
+from multiprocessing import forkserver
 
 from dockyard.jobs.run import run_job
 from dockyard.jobs.store import Claim, Store
@@ -15,8 +17,18 @@ PR_SET_PDEATHSIG = 1
 
 
 def die_with_parent() -> None:
-    """Own process group (so the runner can kill it whole) and SIGKILL if the parent dies."""
+    """Own process group (so the runner can kill it whole) and SIGKILL if the parent dies.
+
+    The parent is the fork server, which exits once every holder of its "alive" pipe has
+    closed it. Forked children inherit that pipe, so the child closes its copy: otherwise a
+    killed ``dockyard serve`` would leave the fork server, and with it the docking, running.
+    """
     os.setpgid(0, 0)
+    alive_fd = getattr(forkserver._forkserver, "_forkserver_alive_fd", None)
+    if alive_fd is not None:
+        with contextlib.suppress(OSError):
+            os.close(alive_fd)
+        forkserver._forkserver._forkserver_alive_fd = None
     try:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     except (OSError, AttributeError):

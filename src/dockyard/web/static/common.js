@@ -1,0 +1,137 @@
+// Helpers shared by the pages: formatting, filling data-field elements, talking to the API.
+
+export const FINISHED = new Set(["completed", "failed", "cancelled"]);
+
+const TIME_PARTS = {
+  month: "short",
+  day: "numeric",
+  hour: "numeric",
+  minute: "2-digit",
+  second: "2-digit",
+};
+const thisYear = new Intl.DateTimeFormat(undefined, TIME_PARTS);
+const otherYear = new Intl.DateTimeFormat(undefined, { ...TIME_PARTS, year: "numeric" });
+
+// The API sends microseconds; some browsers only parse milliseconds.
+export function parseTime(iso) {
+  return new Date(iso.replace(/(\.\d{3})\d+/, "$1"));
+}
+
+export function formatScore(value) {
+  return typeof value === "number" ? value.toFixed(3) : "—";
+}
+
+export function formatPercent(value) {
+  return `${Math.round((value || 0) * 100)}%`;
+}
+
+// The same as format_duration in pages.py: "45 s", "2 min 05 s", "1 h 02 min".
+export function formatDuration(seconds) {
+  const whole = Math.max(0, Math.floor(seconds));
+  const pad = (n) => String(n).padStart(2, "0");
+  if (whole < 60) return `${whole} s`;
+  if (whole < 3600) return `${Math.floor(whole / 60)} min ${pad(whole % 60)} s`;
+  return `${Math.floor(whole / 3600)} h ${pad(Math.floor((whole % 3600) / 60))} min`;
+}
+
+export function setTime(element, iso) {
+  if (!iso) {
+    element.removeAttribute("datetime");
+    element.removeAttribute("title");
+    element.textContent = "—";
+    return;
+  }
+  const date = parseTime(iso);
+  element.dateTime = date.toISOString();
+  element.title = `${date.toISOString().replace("T", " ").slice(0, 19)} UTC`;
+  const format = date.getFullYear() === new Date().getFullYear() ? thisYear : otherYear;
+  element.textContent = format.format(date);
+}
+
+const formats = {
+  text: (element, value) => {
+    element.textContent = value ?? "";
+  },
+  score: (element, value) => {
+    element.textContent = formatScore(value);
+  },
+  percent: (element, value) => {
+    element.textContent = formatPercent(value);
+  },
+  progress: (element, value) => {
+    element.value = value || 0;
+    element.textContent = formatPercent(value);
+  },
+  status: (element, value) => {
+    element.className = `badge badge-${value}`;
+    element.textContent = value;
+  },
+  time: setTime,
+};
+
+// Put a job's values into every [data-field] element under root, formatted by data-format.
+export function fill(root, job) {
+  for (const element of root.querySelectorAll("[data-field]")) {
+    const name = element.dataset.field;
+    if (name in job) formats[element.dataset.format || "text"](element, job[name]);
+  }
+}
+
+// The message of an API error ({"error": {"code", "message", "field"}}), whatever came back.
+export async function readError(response) {
+  try {
+    const body = await response.json();
+    if (body.error) return body.error;
+  } catch {
+    // not JSON: a proxy's page, say
+  }
+  const message = `The server answered ${response.status} ${response.statusText}.`;
+  return { code: "http_error", message, field: null };
+}
+
+function humanize(key) {
+  return key.replaceAll("_", " ");
+}
+
+const isObject = (value) => value !== null && typeof value === "object";
+const isMapping = (value) => isObject(value) && !Array.isArray(value);
+
+function valueNode(value) {
+  if (Array.isArray(value) && value.length === 0) return document.createTextNode("none");
+  if (Array.isArray(value) && value.some(isMapping)) {
+    const list = document.createElement("ul");
+    list.className = "plain-list";
+    for (const item of value) {
+      const entry = document.createElement("li");
+      entry.append(valueNode(item));
+      list.append(entry);
+    }
+    return list;
+  }
+  if (Array.isArray(value)) return document.createTextNode(value.join(", "));
+  if (isObject(value)) return definitionList(value);
+  if (typeof value === "boolean") return document.createTextNode(value ? "yes" : "no");
+  return document.createTextNode(value ?? "—");
+}
+
+// The same as the definitions macro in _macros.html.
+export function definitionList(mapping) {
+  const list = document.createElement("dl");
+  list.className = "defs";
+  for (const [key, value] of Object.entries(mapping)) {
+    const term = document.createElement("dt");
+    const detail = document.createElement("dd");
+    term.textContent = humanize(key);
+    detail.append(valueNode(value));
+    list.append(term, detail);
+  }
+  return list;
+}
+
+function localizeTimes() {
+  for (const element of document.querySelectorAll("time[datetime]")) {
+    setTime(element, element.getAttribute("datetime"));
+  }
+}
+
+localizeTimes();

@@ -1,0 +1,46 @@
+// The job list: rows follow /api/events in place; new jobs appear where they belong.
+
+import { fill } from "./common.js";
+
+const table = document.getElementById("jobs");
+const rows = table.tBodies[0];
+const template = document.getElementById("job-row-template");
+const statusFilter = table.dataset.statusFilter;
+const fullPage = table.dataset.fullPage === "yes";
+
+function rowFor(id) {
+  return rows.querySelector(`tr[data-job-id="${id}"]`);
+}
+
+// Rows are newest first: a job goes before the first row with a smaller id. Below the last
+// row only when this page holds every job; otherwise it belongs on an older page.
+function placeFor(job) {
+  const older = [...rows.querySelectorAll("tr[data-job-id]")].find(
+    (row) => Number(row.dataset.jobId) < job.id,
+  );
+  if (older) return { before: older };
+  return fullPage ? null : { before: null };
+}
+
+function insertRow(job) {
+  const wanted = !statusFilter || job.status === statusFilter;
+  if (table.dataset.liveInsert !== "yes" || !wanted) return null;
+  const place = placeFor(job);
+  if (!place) return null;
+  const row = template.content.firstElementChild.cloneNode(true);
+  row.dataset.jobId = job.id;
+  for (const link of row.querySelectorAll("a")) link.href = `/jobs/${job.id}`;
+  rows.querySelector(".empty-row")?.remove();
+  rows.insertBefore(row, place.before);
+  return row;
+}
+
+function onJob(event) {
+  const job = JSON.parse(event.data);
+  const row = rowFor(job.id) || insertRow(job);
+  if (!row) return;
+  fill(row, job);
+  row.dataset.status = job.status;
+}
+
+new EventSource(table.dataset.events).addEventListener("job", onJob);

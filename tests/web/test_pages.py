@@ -1,0 +1,385 @@
+"""The server-rendered pages, read as HTML from the real app (store and runner running).
+
+Jobs are put into the state a test needs straight in the database, and never left
+``pending``: the runner cannot claim a job that is not pending, and a child it may have
+started already is fenced off by the attempt number, so the state a test sets is the one
+the page shows.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from datetime import timedelta
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import update
+
+from dockyard.chem import LIGAND_FORMATS, RECEPTOR_FORMATS, example_paths
+from dockyard.config import Settings
+from dockyard.jobs.models import Job, JobStatus, utcnow
+from dockyard.web import pages
+from dockyard.web.app import create_app
+from dockyard.web.schemas import DOWNLOADS
+
+HTML = {"Accept": "text/html"}
+
+API_FIELDS = (
+    "receptor",
+    "ligand",
+    "smiles",
+    "reference_ligand",
+    "padding",
+    "center_x",
+    "center_y",
+    "center_z",
+    "size_x",
+    "size_y",
+    "size_z",
+    "exhaustiveness",
+    "num_poses",
+    "energy_range",
+    "seed",
+    "scoring",
+    "name",
+)
+
+PARAMS = {
+    "receptor": {"filename": "1iep_receptorH.pdb", "format": "pdb"},
+    "ligand": {"source": "smiles", "smiles": "NC(=O)c1ccccc1"},
+    "box": {
+        "center_x": 15.19,
+        "center_y": 53.903,
+        "center_z": 16.917,
+        "size_x": 20.0,
+        "size_y": 20.0,
+        "size_z": 22.5,
+    },
+    "box_source": "explicit",
+    "scoring": "vina",
+    "exhaustiveness": 8,
+    "num_poses": 9,
+    "energy_range": 3.0,
+    "seed": 1234,
+    "warnings": [],
+}
+
+POSES = [
+    {"rank": 1, "affinity": -6.123, "inter": -6.9, "intra": -0.4, "torsions": 1, "rmsd_lb": 0.0,
+     "rmsd_ub": 0.0},
+    {"rank": 2, "affinity": -5.8, "inter": -6.5, "intra": -0.3, "torsions": 1, "rmsd_lb": 1.25,
+     "rmsd_ub": 2.5},
+]  # fmt: skip
+
+
+class Page(HTMLParser):
+    """The start tags of a page with their attributes, outside ``<template>`` as in the DOM."""
+
+    def __init__(self, html: str):
+        super().__init__()
+        self.tags: list[tuple[str, dict[str, Any]]] = []
+        self.in_template = 0
+        self.html = html
+        self.feed(html)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if not self.in_template:
+            self.tags.append((tag, dict(attrs)))
+        self.in_template += tag == "template"
+
+    def handle_endtag(self, tag: str) -> None:
+        self.in_template -= tag == "template"
+
+    def find(self, tag: str, **attrs: str) -> list[dict[str, Any]]:
+        return [
+            found
+            for name, found in self.tags
+            if name == tag and all(found.get(key) == value for key, value in attrs.items())
+        ]
+
+    def one(self, tag: str, **attrs: str) -> dict[str, Any]:
+        matches = self.find(tag, **attrs)
+        assert len(matches) == 1, (tag, attrs, matches)
+        return matches[0]
+
+
+@pytest.fixture
+def client(tmp_path: Path) -> Iterator[TestClient]:
+    with TestClient(create_app(Settings(data_dir=tmp_path, workers=1))) as client:
+        yield client
+
+
+def get_page(client: TestClient, url: str, status: int = 200) -> Page:
+    response = client.get(url, headers=HTML)
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("text/html")
+    return Page(response.text)
+
+
+def make_job(client: TestClient, name: str = "x", **state: Any) -> int:
+    """A job with ``state`` written over it at once (see the module docstring)."""
+    store = client.app.state.store
+    job = store.create_job(kind="dock", name=name, params=PARAMS)
+    values = {"status": JobStatus.FAILED, "stage": "failed", "error": "stopped by the test"}
+    values.update(state, attempt=state.get("attempt", 2), worker=None, lease_expires_at=None)
+    with store.session() as session, session.begin():
+        session.execute(update(Job).where(Job.id == job.id).values(updated_at=utcnow(), **values))
+    return job.id
+
+
+def running_state() -> dict[str, Any]:
+    return {
+        "status": JobStatus.RUNNING,
+        "stage": "docking",
+        "progress": 0.4,
+        "error": None,
+        "started_at": utcnow() - timedelta(seconds=75),
+    }
+
+
+def completed_state() -> dict[str, Any]:
+    started = utcnow() - timedelta(seconds=130)
+    report = {
+        "format": "pdb",
+        "removed_hetero_groups": ["HOH", "STI"],
+        "warnings": ["Residue LYS A:93 was missing atoms and was left out."],
+    }
+    return {
+        "status": JobStatus.COMPLETED,
+        "stage": "completed",
+        "progress": 1.0,
+        "error": None,
+        "started_at": started,
+        "finished_at": started + timedelta(seconds=125),
+        "results": {
+            "best_score": POSES[0]["affinity"],
+            "num_poses": len(POSES),
+            "seed": 1234,
+            "poses": POSES,
+            "receptor_report": report,
+        },
+        "provenance": {"vina": "1.2.6", "meeko": "0.6.1", "seed": 1234, "attempt": 2},
+    }
+
+
+# -- the submit form -------------------------------------------------------------------------
+
+
+def test_submit_form_has_a_labelled_field_for_every_api_field(client):
+    page = get_page(client, "/")
+    form = page.one("form", id="submit-form")
+    assert form["action"] == "/api/jobs"
+    labelled = {label["for"] for label in page.find("label") if "for" in label}
+    controls = [attrs for tag, attrs in page.tags if tag in ("input", "select") and attrs.get("id")]
+    fields = {control["name"]: control for control in controls}
+    assert set(API_FIELDS) <= set(fields)
+    for control in controls:
+        assert control["id"] in labelled, control
+    assert fields["receptor"]["type"] == "file"
+    assert fields["ligand"]["accept"] == ".sdf,.mol,.mol2,.pdbqt"
+    assert page.one("option", value="vinardo") is not None
+
+
+def test_submit_form_starts_from_the_default_options(client):
+    page = get_page(client, "/")
+    assert page.one("input", name="exhaustiveness")["value"] == "8"
+    assert page.one("input", name="num_poses")["value"] == "9"
+    assert page.one("input", name="energy_range")["value"] == "3"
+    assert page.one("input", name="seed")["value"] == ""
+    assert "selected" in page.one("option", value="vina")
+
+
+def test_example_button_fills_in_the_1iep_docking(client):
+    page = get_page(client, "/")
+    example = json.loads(page.one("button", id="try-example")["data-example"])
+    values = {key: float(value) for key, value in example["values"].items() if key != "name"}
+    assert values == {
+        "center_x": 15.19,
+        "center_y": 53.903,
+        "center_z": 16.917,
+        "size_x": 20,
+        "size_y": 20,
+        "size_z": 20,
+        "exhaustiveness": 8,
+    }
+    packaged = example_paths()
+    for role in ("receptor", "ligand"):
+        response = client.get(example["files"][role])
+        assert response.status_code == 200
+        assert response.content == packaged[role].read_bytes()
+    assert example["files"]["ligand"].endswith("/1iep_ligand.sdf")
+
+
+@pytest.mark.parametrize("name", ["1iep_box.txt", "README.md", "..%2F__init__.py", "x.pdb"])
+def test_only_the_example_input_files_are_served(client, name):
+    assert client.get(f"/examples/1iep/{name}").status_code == 404
+
+
+def test_file_inputs_offer_what_the_science_layer_reads():
+    assert pages.ACCEPT["receptor"] == ",".join(f".{fmt}" for fmt in RECEPTOR_FORMATS)
+    assert pages.ACCEPT["ligand"] == ",".join(f".{fmt}" for fmt in LIGAND_FORMATS)
+
+
+# -- the job list ----------------------------------------------------------------------------
+
+
+def test_job_list_shows_a_job_created_in_the_store(client):
+    job_id = client.app.state.store.create_job(kind="dock", name="x", params=PARAMS).id
+    page = get_page(client, "/jobs")
+    row = page.one("tr", **{"data-job-id": str(job_id)})
+    assert row is not None
+    assert len(page.find("a", href=f"/jobs/{job_id}")) == 2
+    assert ">x</a>" in page.html
+    table = page.one("table", id="jobs")
+    assert table["data-events"].startswith("/api/events?since=")
+    assert table["data-live-insert"] == "yes"
+
+
+def test_job_list_shows_status_stage_progress_and_best_score(client):
+    job_id = make_job(client, "benzamide", **completed_state())
+    page = get_page(client, "/jobs")
+    assert page.one("tr", **{"data-job-id": str(job_id)})
+    assert page.one("span", **{"data-field": "status"})["class"] == "badge badge-completed"
+    assert page.one("progress")["value"] == "1.0"
+    assert "-6.123" in page.html
+    assert "benzamide" in page.html
+
+
+def test_job_list_filters_by_status(client):
+    done = make_job(client, "done", **completed_state())
+    broken = make_job(client, "broken")
+    page = get_page(client, "/jobs?status=failed")
+    assert page.find("tr", **{"data-job-id": str(broken)})
+    assert not page.find("tr", **{"data-job-id": str(done)})
+    assert page.one("a", href="/jobs?status=failed")["aria-current"] == "page"
+    assert page.one("table", id="jobs")["data-status-filter"] == "failed"
+    assert "No running jobs" in get_page(client, "/jobs?status=running").html
+
+
+def test_job_list_pages_back_through_older_jobs(client, monkeypatch):
+    monkeypatch.setattr(pages, "PAGE_SIZE", 2)
+    first, second, third = (make_job(client, f"job {n}") for n in range(3))
+
+    newest = get_page(client, "/jobs")
+    shown = [int(row["data-job-id"]) for row in newest.find("tr") if row.get("data-job-id")]
+    assert shown == [third, second]
+    older = newest.one("a", href=f"/jobs?before={second}")
+
+    last = get_page(client, older["href"])
+    shown = [int(row["data-job-id"]) for row in last.find("tr") if row.get("data-job-id")]
+    assert shown == [first]
+    assert last.one("a", href="/jobs", **{"class": "button secondary"}) is not None
+    assert last.one("table", id="jobs")["data-live-insert"] == "no"
+
+
+def test_job_list_without_jobs_points_to_the_form(client):
+    page = get_page(client, "/jobs")
+    assert "No jobs yet" in page.html
+    assert page.one("template", id="job-row-template") is not None
+
+
+# -- one job ---------------------------------------------------------------------------------
+
+
+def test_running_job_page_shows_progress_and_can_be_cancelled(client):
+    job_id = make_job(client, "running one", **running_state())
+    page = get_page(client, f"/jobs/{job_id}")
+    article = page.one("article", id="job")
+    assert article["data-status"] == "running"
+    assert article["data-events"].startswith(f"/api/events?job_id={job_id}&since=")
+    assert "badge badge-running" in page.html
+    assert ">docking</span>" in page.html
+    assert page.one("progress")["value"] == "0.4"
+    assert "40%" in page.html
+    assert "hidden" not in page.one("button", id="cancel-button")
+    assert page.one("button", id="delete-button") is not None
+    assert "hidden" in page.one("section", id="results")
+    assert re.search(r"1 min 1\d s", page.html)
+
+
+def test_job_page_shows_its_parameters(client):
+    page = get_page(client, f"/jobs/{make_job(client, **running_state())}")
+    assert "15.190, 53.903, 16.917" in page.html
+    assert "20 \N{MULTIPLICATION SIGN} 20 \N{MULTIPLICATION SIGN} 22.5" in page.html
+    assert "NC(=O)c1ccccc1" in page.html
+    assert "1iep_receptorH.pdb" in page.html
+    assert ">1234<" in page.html
+
+
+def test_completed_job_page_shows_scores_downloads_report_and_provenance(client):
+    job_id = make_job(client, "benzamide", **completed_state())
+    page = get_page(client, f"/jobs/{job_id}")
+    assert "hidden" in page.one("button", id="cancel-button")
+    assert "hidden" not in page.one("section", id="results")
+    for filename in DOWNLOADS:
+        assert page.one("a", href=f"/api/jobs/{job_id}/{filename}") is not None
+    rows = page.html.split('id="pose-rows"')[1].split("</tbody>")[0]
+    assert rows.count("<tr>") == 2
+    for value in ("-6.123", "-6.900", "-0.400", "1.250", "2.500"):
+        assert value in rows
+    assert "hidden" not in page.one("section", id="receptor-report")
+    assert "removed hetero groups" in page.html
+    assert "Residue LYS A:93 was missing atoms" in page.html
+    assert "hidden" not in page.one("ul", id="report-warnings")
+    assert "1.2.6" in page.html
+    assert "2 min 05 s" in page.html
+    assert page.one("time", **{"data-field": "finished_at"})["datetime"].endswith("+00:00")
+
+
+def test_failed_job_page_shows_the_error(client):
+    job_id = make_job(client, error="The ligand has no atoms Vina can type (Sn).")
+    page = get_page(client, f"/jobs/{job_id}")
+    assert "hidden" not in page.one("div", id="job-error")
+    assert "The ligand has no atoms Vina can type (Sn)." in page.html
+    assert "badge badge-failed" in page.html
+    assert "hidden" in page.one("section", id="results")
+
+
+def test_a_missing_job_is_an_html_404_page(client):
+    page = get_page(client, "/jobs/999", status=404)
+    assert "There is no job 999." in page.html
+    assert page.one("nav", **{"aria-label": "Main"}) is not None
+    assert page.one("h1", id="error-heading") is not None
+
+
+def test_pages_link_the_stylesheet_and_scripts_they_need(client):
+    job_url = f"/jobs/{make_job(client)}"
+    for url, script in (("/", "submit.js"), ("/jobs", "jobs.js"), (job_url, "job.js")):
+        page = get_page(client, url)
+        assert page.one("link", rel="stylesheet")["href"] == "/static/style.css"
+        src = page.one("script", src=f"/static/{script}")["src"]
+        assert client.get(src).status_code == 200
+        assert client.get("/static/common.js").status_code == 200
+
+
+# -- helpers ---------------------------------------------------------------------------------
+
+
+def test_download_labels_cover_every_download():
+    assert set(pages.DOWNLOAD_LABELS) == set(DOWNLOADS)
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [(0, "0 s"), (59.9, "59 s"), (60, "1 min 00 s"), (125, "2 min 05 s"), (3720, "1 h 02 min")],
+)
+def test_durations_read_naturally(seconds, text):
+    assert pages.format_duration(seconds) == text
+
+
+def test_parameters_of_a_box_around_a_reference_ligand():
+    params = {
+        "ligand": {"source": "file", "filename": "x.sdf", "smiles": "CCO"},
+        "box_source": "reference_ligand",
+        "padding": 4.0,
+    }
+    assert pages.parameter_rows(params) == [
+        ("Ligand", "x.sdf"),
+        ("SMILES", "CCO"),
+        ("Box", "around the reference ligand, 4 Å padding"),
+    ]
