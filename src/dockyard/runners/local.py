@@ -16,6 +16,7 @@ import socket
 import threading
 import time
 from dataclasses import dataclass, field
+from multiprocessing import forkserver
 from multiprocessing.context import ForkServerContext
 from multiprocessing.process import BaseProcess
 
@@ -69,6 +70,7 @@ class LocalRunner:
     # -- Runner interface ---------------------------------------------------------------
 
     def start(self) -> None:
+        forkserver.ensure_running()  # pay the science-stack import now, not on the first job
         self._recover(startup=True)
         self._thread = threading.Thread(target=self._loop, name="dockyard-runner", daemon=True)
         self._thread.start()

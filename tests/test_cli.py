@@ -1,0 +1,94 @@
+"""The ``dockyard`` command, run for real: a local docking and a server's jobs."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from dockyard.cli import app
+from dockyard.config import Settings
+from tests.conftest import EXAMPLE, LiveServer
+
+runner = CliRunner()
+BOX = ["--center", "15.19", "53.90", "16.92", "--size", "14", "14", "14"]
+
+
+@pytest.fixture
+def receptor_file(tmp_path: Path, receptor_pdbqt: bytes) -> Path:
+    path = tmp_path / "1iep.pdbqt"
+    path.write_bytes(receptor_pdbqt)
+    return path
+
+
+def test_dock_prints_scores_and_writes_poses(tmp_path, receptor_file):
+    out = tmp_path / "poses.sdf"
+    result = runner.invoke(
+        app,
+        ["dock", "--receptor", str(receptor_file), "--smiles", "NC(=O)c1ccccc1", *BOX,
+         "--exhaustiveness", "1", "--num-poses", "3", "--seed", "3", "--out", str(out)],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "affinity (kcal/mol)" in result.output
+    assert "seed 3" in result.output
+    assert 1 <= out.read_text().count("$$$$") <= 3
+
+
+def test_dock_with_autobox_from_reference_ligand(receptor_file):
+    result = runner.invoke(
+        app,
+        ["dock", "--receptor", str(receptor_file), "--ligand", str(EXAMPLE / "1iep_ligand.sdf"),
+         "--autobox-ligand", str(EXAMPLE / "1iep_ligand.sdf"), "--padding", "2",
+         "--exhaustiveness", "1", "--num-poses", "1"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    scores = [float(value) for value in re.findall(r"(-\d+\.\d\d) ", result.output)]
+    assert scores and scores[0] < -6  # imatinib in its own pocket, even at low effort
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--smiles", "C1CC(", *BOX], "SMILES"),
+        (["--smiles", "CCO", "--center", "0", "0", "0", "--size", "0", "10", "10"], "size_x"),
+        (["--smiles", "CCO"], "give a box"),
+        (["--smiles", "CCO", "--ligand", "x.sdf", *BOX], "exactly one"),
+        (["--smiles", "CCO", *BOX, "--scoring", "ad5"], "scoring"),
+        (["--smiles", "CCO", *BOX, "--exhaustiveness", "0"], "exhaustiveness"),
+    ],
+)
+def test_dock_refuses_bad_input_with_a_message(receptor_file, arguments, message):
+    result = runner.invoke(app, ["dock", "--receptor", str(receptor_file), *arguments])
+    assert result.exit_code == 2
+    assert message in result.output
+
+
+def test_dock_names_a_missing_receptor_file(tmp_path):
+    result = runner.invoke(
+        app, ["dock", "--receptor", str(tmp_path / "no.pdb"), "--smiles", "C", *BOX]
+    )
+    assert result.exit_code == 2
+    assert "does not exist" in result.output
+
+
+def test_jobs_and_status_talk_to_a_server(tmp_path, small_job):
+    with LiveServer(Settings(data_dir=tmp_path, workers=1)) as live:
+        fields, files = small_job(name="clitest")
+        job_id = live.submit(files, **fields).json()["job_id"]
+        live.wait(job_id)
+        listing = runner.invoke(app, ["jobs", "--server", live.url])
+        assert listing.exit_code == 0, listing.output
+        assert "clitest" in listing.output and "completed" in listing.output
+        status = runner.invoke(app, ["status", str(job_id), "--server", live.url])
+        assert status.exit_code == 0, status.output
+        assert "poses.sdf" in status.output
+        missing = runner.invoke(app, ["status", "999", "--server", live.url])
+        assert missing.exit_code == 2 and "no job 999" in missing.output
+
+
+def test_jobs_explains_an_unreachable_server():
+    result = runner.invoke(app, ["jobs", "--server", "http://127.0.0.1:9"])
+    assert result.exit_code == 2
+    assert "dockyard serve" in result.output
