@@ -115,7 +115,7 @@ def dock(
             errors.print(f"[yellow]warning:[/] {warning}")
         with _progress() as progress:
             task = progress.add_task("preparing receptor", total=1.0)
-            prepared_receptor = chem.prepare_receptor(*_read(receptor, "receptor"))
+            prepared_receptor = chem.prepare_receptor(*_read(receptor, "receptor"), box=box)
 
             def on_stage(stage: str, fraction: float) -> None:
                 progress.update(task, description=stage, completed=fraction)

@@ -62,11 +62,12 @@ def run_docking(
     store: Store, job: Job, report: Report, cpu: int
 ) -> tuple[dict[str, Any], list[StoredFile]]:
     params = job.params
+    box = Box.from_fields(params["box"])
     report("preparing receptor", 0.02)
     receptor_format = params["receptor"]["format"]
-    receptor = prepare_receptor(_text(store, job, f"receptor.{receptor_format}"), receptor_format)
+    receptor_text = _text(store, job, f"receptor.{receptor_format}")
+    receptor = prepare_receptor(receptor_text, receptor_format, box=box)
     ligand_pdbqt = _text(store, job, "ligand.pdbqt")
-    box = Box.from_fields(params["box"])
     options = DockingOptions(
         scoring=params["scoring"],
         exhaustiveness=params["exhaustiveness"],

@@ -7,21 +7,22 @@ fail on a worker) and returns the parameters and input files to store.
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import PurePath
 from typing import Any
 
 from dockyard.chem import (
     LIGAND_FORMATS,
     RECEPTOR_FORMATS,
+    REFERENCE_FORMATS,
     Box,
     DockingOptions,
     check_receptor,
     ligand_from_file,
     ligand_from_smiles,
 )
+from dockyard.chem.docking import random_seed
 from dockyard.errors import FileTooLargeError, InputError, UnsupportedFileError
 from dockyard.jobs.store import StoredFile
 
@@ -98,7 +99,7 @@ def build_dock_job(request: DockRequest, *, max_upload_bytes: int) -> JobSpec:
         {key: value for key, value in request.options.items() if value not in (None, "")}
     )
     if options.seed is None:
-        options = replace(options, seed=secrets.randbelow(2**31))
+        options = options.with_seed(random_seed())
 
     name = (request.name or "").strip()[:MAX_NAME_LENGTH] or ligand.name or "docking"
     params = {
@@ -111,7 +112,7 @@ def build_dock_job(request: DockRequest, *, max_upload_bytes: int) -> JobSpec:
         "num_poses": options.num_poses,
         "energy_range": options.energy_range,
         "seed": options.seed,
-        "warnings": box.warnings(),
+        "warnings": [*ligand.notes, *box.warnings()],
     }
     return JobSpec(kind="dock", name=name, params=params, files=files)
 
@@ -128,7 +129,7 @@ def _box(
             field="reference_ligand",
         )
     reference_format, reference_text = _read_upload(
-        request.reference_ligand, "reference_ligand", (*LIGAND_FORMATS, "pdb"), max_upload_bytes
+        request.reference_ligand, "reference_ligand", REFERENCE_FORMATS, max_upload_bytes
     )
     padding = 4.0 if request.padding in (None, "") else request.padding
     box = Box.around_ligand(reference_text, reference_format, padding=_number(padding, "padding"))

@@ -1,0 +1,141 @@
+"""The docking search box: the one place a box is validated, whoever supplies it.
+
+Web forms, the CLI, Vina config files and reference ligands all end up as a :class:`Box`,
+so a bad value always gets the same message naming its field (``center_x`` … ``size_z``).
+This module imports no science packages, so the web process can validate boxes cheaply.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from dockyard.chem._fields import is_blank, to_float
+from dockyard.errors import InputError
+
+MAX_BOX_SIDE = 126.0
+"""Largest side in Å: Vina's grids stop being practical (and memory explodes) beyond this."""
+
+MAX_CENTER = 10000.0
+"""Largest absolute centre coordinate in Å; PDB columns cannot hold more."""
+
+LARGE_BOX_SIDE = 30.0
+"""Sides above this (Å) make the search space large enough to need a warning."""
+
+MAX_PADDING = 30.0
+"""Largest padding in Å added around a reference ligand on each side."""
+
+DEFAULT_PADDING = 4.0
+
+BOX_FIELDS = ("center_x", "center_y", "center_z", "size_x", "size_y", "size_z")
+
+REFERENCE_FORMATS = ("sdf", "mol", "mol2", "pdb", "pdbqt")
+
+
+@dataclass(frozen=True)
+class Box:
+    """A search box: ``center`` and ``size`` in Å along x, y and z."""
+
+    center: tuple[float, float, float]
+    size: tuple[float, float, float]
+
+    def __post_init__(self) -> None:
+        center = _triple(self.center, "center")
+        size = _triple(self.size, "size")
+        for axis, value in zip("xyz", center, strict=True):
+            if abs(value) >= MAX_CENTER:
+                raise InputError(
+                    f"center_{axis} must be between -{MAX_CENTER:g} and {MAX_CENTER:g} Å, "
+                    f"got {value:g}.",
+                    field=f"center_{axis}",
+                )
+        for axis, value in zip("xyz", size, strict=True):
+            if not 0 < value <= MAX_BOX_SIDE:
+                raise InputError(
+                    f"size_{axis} must be more than 0 and at most {MAX_BOX_SIDE:g} Å, "
+                    f"got {value:g}.",
+                    field=f"size_{axis}",
+                )
+        object.__setattr__(self, "center", center)
+        object.__setattr__(self, "size", size)
+
+    @classmethod
+    def from_fields(cls, values: Mapping[str, object]) -> Box:
+        """A box from ``center_x`` … ``size_z`` as a form, CLI or JSON gives them."""
+        numbers = []
+        for key in BOX_FIELDS:
+            value = values.get(key)
+            if is_blank(value):
+                raise InputError(f"{key} is required.", field=key)
+            numbers.append(to_float(value, key))
+        return cls(center=tuple(numbers[:3]), size=tuple(numbers[3:]))
+
+    @classmethod
+    def from_config(cls, text: str) -> Box:
+        """A box from a Vina config file (``center_x = 15.19`` lines; other keys ignored)."""
+        values: dict[str, str] = {}
+        for line in text.splitlines():
+            key, sep, value = line.partition("=")
+            if sep and key.strip() in BOX_FIELDS:
+                values[key.strip()] = value.split("#")[0]
+        return cls.from_fields(values)
+
+    @classmethod
+    def around_ligand(
+        cls, ligand_text: str, fmt: str, padding: float | str | None = DEFAULT_PADDING
+    ) -> Box:
+        """The box around a reference ligand's heavy atoms, ``padding`` Å wider on every side."""
+        from dockyard.chem.ligand import read_reference_coordinates
+
+        pad = DEFAULT_PADDING if is_blank(padding) else to_float(padding, "padding")
+        if not 0 < pad <= MAX_PADDING:
+            raise InputError(
+                f"padding must be more than 0 and at most {MAX_PADDING:g} Å, got {pad:g}.",
+                field="padding",
+            )
+        coords = read_reference_coordinates(ligand_text, fmt)
+        low, high = coords.min(axis=0), coords.max(axis=0)
+        size = tuple(float(side) + 2 * pad for side in high - low)
+        if max(size) > MAX_BOX_SIDE:
+            raise InputError(
+                f"The box around the reference ligand would be {max(size):.0f} Å wide, more "
+                f"than the {MAX_BOX_SIDE:g} Å allowed; upload only the ligand, not a complex.",
+                field="reference_ligand",
+            )
+        center = tuple(float(c) for c in (low + high) / 2)
+        return cls(center=center, size=size)
+
+    def to_dict(self) -> dict[str, float]:
+        return dict(zip(BOX_FIELDS, (*self.center, *self.size), strict=True))
+
+    @property
+    def volume(self) -> float:
+        return math.prod(self.size)
+
+    def warnings(self) -> list[str]:
+        """Advice about a valid box that is still likely to dock poorly."""
+        large = [
+            f"size_{axis}"
+            for axis, side in zip("xyz", self.size, strict=True)
+            if side > LARGE_BOX_SIDE
+        ]
+        if not large:
+            return []
+        return [
+            f"{', '.join(large)} over {LARGE_BOX_SIDE:g} Å makes a large search space "
+            f"({self.volume:,.0f} Å³): docking is slower and may miss the best pose unless "
+            "exhaustiveness is raised or the box is narrowed to the binding site."
+        ]
+
+
+def _triple(values: object, name: str) -> tuple[float, float, float]:
+    try:
+        items = list(values)  # type: ignore[call-overload]
+    except TypeError:
+        raise InputError(f"{name} must be three numbers (x, y, z).", field=name) from None
+    if len(items) != 3:
+        raise InputError(f"{name} must be three numbers (x, y, z), got {len(items)}.", field=name)
+    return tuple(
+        to_float(value, f"{name}_{axis}") for axis, value in zip("xyz", items, strict=True)
+    )

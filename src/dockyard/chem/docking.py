@@ -1,0 +1,205 @@
+"""Docking with AutoDock Vina: one receptor and box, one or many ligands.
+
+Grid maps cost as much as a small docking, and reusing them gives identical scores, so
+:class:`Docker` computes them once and docks ligand after ligand; :func:`dock` is the
+one-ligand case of the same code path. ``Vina.dock`` holds the GIL for its whole run:
+callers that need heartbeats or cancellation must run this in a child process.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from vina import Vina
+
+from dockyard.chem import pdbqt
+from dockyard.chem.box import Box
+from dockyard.chem.ligand import PreparedLigand, ligand_from_file
+from dockyard.chem.options import MAX_SEED, SCORING_FUNCTIONS, DockingOptions
+from dockyard.chem.poses import Pose, poses_to_sdf, read_poses
+from dockyard.chem.receptor import VINA_CUTOFF, PreparedReceptor, prepare_receptor
+from dockyard.errors import DockingError, InputError
+
+__all__ = [
+    "SCORING_FUNCTIONS",
+    "Docker",
+    "DockingOptions",
+    "DockingResult",
+    "Pose",
+    "StageCallback",
+    "dock",
+]
+
+StageCallback = Callable[[str, float], None]
+"""Called with a stage message and the progress (0 to 1) when a stage starts."""
+
+MIN_RMSD = 1.0
+"""Å: Vina's own default for how different two kept poses must be."""
+
+
+@dataclass
+class DockingResult:
+    poses: list[Pose]
+    poses_pdbqt: str
+    poses_sdf: str
+    seed: int
+    """The seed actually used: docking again with it gives the same poses."""
+    scoring: str = "vina"
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def best_score(self) -> float:
+        return self.poses[0].affinity
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "best_score": self.best_score,
+            "num_poses": len(self.poses),
+            "seed": self.seed,
+            "scoring": self.scoring,
+            "poses": [pose.to_dict() for pose in self.poses],
+            "warnings": list(self.warnings),
+        }
+
+
+def random_seed() -> int:
+    return secrets.randbelow(MAX_SEED) + 1
+
+
+class Docker:
+    """Vina with grid maps for one receptor, box and scoring function, reused per ligand.
+
+    The maps are computed on the first :meth:`dock`. They belong to one random seed too
+    (Vina fixes it when created): ligands docked with ``options.seed`` left empty share the
+    Docker's seed; a different explicit seed recomputes the maps.
+    """
+
+    def __init__(
+        self,
+        receptor_pdbqt: PreparedReceptor | str,
+        box: Box,
+        scoring: str = "vina",
+        cpu: int = 0,
+        seed: int | None = None,
+    ):
+        checked = DockingOptions(scoring=scoring, cpu=cpu, seed=seed)
+        if isinstance(receptor_pdbqt, PreparedReceptor):
+            self.receptor_pdbqt = receptor_pdbqt.pdbqt
+        else:
+            self.receptor_pdbqt = prepare_receptor(receptor_pdbqt, "pdbqt").pdbqt
+        _check_box_touches_receptor(box, self.receptor_pdbqt)
+        self.box = box
+        self.scoring = checked.scoring
+        self.cpu = checked.cpu
+        self.seed = checked.seed or random_seed()
+        self._vina: Vina | None = None
+
+    def dock(
+        self,
+        ligand: PreparedLigand | str,
+        options: DockingOptions,
+        on_stage: StageCallback | None = None,
+    ) -> DockingResult:
+        """Dock one ligand (a PreparedLigand or PDBQT text); ``options.cpu`` is not used."""
+        stage = on_stage or _ignore_stage
+        if options.scoring != self.scoring:
+            raise InputError(
+                f"This docker's maps are for scoring {self.scoring!r}, not "
+                f"{options.scoring!r}; create another Docker for that scoring function.",
+                field="scoring",
+            )
+        if isinstance(ligand, str):
+            ligand = ligand_from_file(ligand, "pdbqt")
+        vina = self._vina_with_seed(options.seed or self.seed, stage)
+        stage("docking", 0.2)
+        try:
+            vina.set_ligand_from_string(ligand.pdbqt)
+            vina.dock(
+                exhaustiveness=options.exhaustiveness,
+                n_poses=options.num_poses,
+                min_rmsd=MIN_RMSD,
+            )
+            energies = vina.energies(n_poses=options.num_poses, energy_range=options.energy_range)
+            poses_pdbqt = vina.poses(n_poses=options.num_poses, energy_range=options.energy_range)
+        except Exception as error:
+            raise DockingError(f"Vina failed to dock {ligand.name}: {error}") from error
+        stage("writing poses", 0.9)
+        poses = read_poses(energies, poses_pdbqt)
+        if not poses:
+            raise DockingError(f"Vina returned no poses for {ligand.name}.")
+        extra = {"scoring_function": self.scoring, "seed": self.seed}
+        sdf, bond_orders = poses_to_sdf(poses_pdbqt, poses, ligand.name, extra)
+        warnings = list(ligand.notes) + self.box.warnings()
+        if poses[0].affinity > 0:
+            warnings.append(
+                "The best pose scores above 0 kcal/mol: the ligand probably does not fit in "
+                "the box; make the box larger."
+            )
+        if not bond_orders and ligand.smiles:
+            warnings.append(
+                "Poses in the SDF have single bonds only: Meeko could not rebuild them."
+            )
+        stage("done", 1.0)
+        return DockingResult(
+            poses=poses,
+            poses_pdbqt=poses_pdbqt,
+            poses_sdf=sdf,
+            seed=self.seed,
+            scoring=self.scoring,
+            warnings=warnings,
+        )
+
+    def _vina_with_seed(self, seed: int, stage: StageCallback) -> Vina:
+        if self._vina is not None and seed == self.seed:
+            return self._vina
+        stage("computing maps", 0.1)
+        vina = Vina(sf_name=self.scoring, cpu=self.cpu, seed=seed, verbosity=0)
+        with tempfile.TemporaryDirectory(prefix="dockyard-") as folder:
+            path = Path(folder) / "receptor.pdbqt"
+            path.write_text(self.receptor_pdbqt)
+            try:
+                vina.set_receptor(rigid_pdbqt_filename=str(path))
+            except Exception as error:
+                raise DockingError(f"Vina could not read the receptor: {error}") from error
+        try:
+            vina.compute_vina_maps(center=list(self.box.center), box_size=list(self.box.size))
+        except Exception as error:
+            raise DockingError(f"Vina could not compute grid maps for the box: {error}") from error
+        self._vina, self.seed = vina, seed
+        return vina
+
+
+def dock(
+    receptor: PreparedReceptor | str,
+    ligand: PreparedLigand | str,
+    box: Box,
+    options: DockingOptions = DockingOptions(),
+    on_stage: StageCallback | None = None,
+) -> DockingResult:
+    """Dock one ligand; strings are PDBQT text. Uses no more threads than Vina can use."""
+    threads = min(options.cpu or os.cpu_count() or 1, options.exhaustiveness)
+    docker = Docker(receptor, box, scoring=options.scoring, cpu=threads, seed=options.seed)
+    return docker.dock(ligand, options, on_stage)
+
+
+def _check_box_touches_receptor(box: Box, receptor_pdbqt: str) -> None:
+    """Refuse a box so far from the receptor that every score would be zero."""
+    coords = np.array([(a.x, a.y, a.z) for a in pdbqt.read_atoms(receptor_pdbqt, "receptor")])
+    outside = np.maximum(np.abs(coords - box.center) - np.array(box.size) / 2, 0.0)
+    if not (np.linalg.norm(outside, axis=1) <= VINA_CUTOFF).any():
+        centre = ", ".join(f"{value:g}" for value in box.center)
+        raise InputError(
+            f"The box (centre {centre}) is more than {VINA_CUTOFF:g} Å from every receptor "
+            "atom, so nothing could bind there; centre it on the binding site.",
+            field="center_x",
+        )
+
+
+def _ignore_stage(message: str, progress: float) -> None:
+    """The on_stage callback when the caller gives none."""
