@@ -12,7 +12,7 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
-from dockyard.chem import Box, Docker, DockingOptions, prepare_receptor, versions
+from dockyard.chem import Box, DockingOptions, dock, prepare_receptor, versions
 from dockyard.errors import DockyardError
 from dockyard.jobs.models import Job
 from dockyard.jobs.store import Claim, Store, StoredFile
@@ -76,11 +76,7 @@ def run_docking(
         seed=params["seed"],
         cpu=cpu,
     )
-    report("computing maps", 0.1)
-    docker = Docker(receptor.pdbqt, box, scoring=options.scoring, cpu=cpu)
-    report("docking", 0.2)
-    result = docker.dock(ligand_pdbqt, options)
-    report("writing poses", 0.95)
+    result = dock(receptor, ligand_pdbqt, box, options, on_stage=report)
     results = {**result.to_dict(), "receptor_report": receptor.report}
     files = [
         StoredFile("receptor.pdbqt", receptor.pdbqt.encode(), "chemical/x-pdbqt"),

@@ -1,0 +1,9 @@
+"""The ``dockyard`` command: run the server, dock without one, or talk to a running one.
+
+One module per group of commands; each registers its commands on :data:`app`.
+"""
+
+from dockyard.cli import dock, remote, serve  # noqa: F401  (registers the commands)
+from dockyard.cli.common import app
+
+__all__ = ["app"]

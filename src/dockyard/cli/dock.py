@@ -1,0 +1,82 @@
+"""``dockyard dock``: one docking here and now, without a server."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from dockyard.cli.common import app, console, errors, fail, pose_table, progress_bar, read_file
+from dockyard.errors import DockyardError
+
+Triple = tuple[float, float, float]
+
+
+@app.command()
+def dock(
+    receptor: Annotated[Path, typer.Option(help="Receptor .pdb (with hydrogens) or .pdbqt.")],
+    ligand: Annotated[Path | None, typer.Option(help="Ligand .sdf, .mol, .mol2 or .pdbqt.")] = None,
+    smiles: Annotated[str | None, typer.Option(help="Ligand as SMILES instead of a file.")] = None,
+    center: Annotated[Triple | None, typer.Option(help="Box centre X Y Z (Å).")] = None,
+    size: Annotated[Triple | None, typer.Option(help="Box size X Y Z (Å).")] = None,
+    autobox_ligand: Annotated[
+        Path | None, typer.Option(help="Reference ligand to put the box around.")
+    ] = None,
+    padding: Annotated[float, typer.Option(help="Å added around the reference ligand.")] = 4.0,
+    exhaustiveness: Annotated[int, typer.Option(help="Search effort (1-64).")] = 8,
+    num_poses: Annotated[int, typer.Option(help="Poses to keep (1-20).")] = 9,
+    energy_range: Annotated[float, typer.Option(help="kcal/mol above the best pose.")] = 3.0,
+    seed: Annotated[int | None, typer.Option(help="Random seed [default: random].")] = None,
+    scoring: Annotated[str, typer.Option(help="Scoring function: vina or vinardo.")] = "vina",
+    cpu: Annotated[int, typer.Option(help="Threads for Vina (0 = all cores).")] = 0,
+    out: Annotated[Path | None, typer.Option(help="Write poses (.sdf or .pdbqt).")] = None,
+) -> None:
+    """Dock one ligand here and now, without a server, and print the score table."""
+    from dockyard import chem
+
+    try:
+        if (ligand is None) == (smiles is None):
+            fail("give exactly one of --ligand or --smiles.")
+        if autobox_ligand is not None and (center or size):
+            fail("give either --center and --size, or --autobox-ligand, not both.")
+        options = chem.DockingOptions.from_fields(
+            {
+                "scoring": scoring,
+                "exhaustiveness": exhaustiveness,
+                "num_poses": num_poses,
+                "energy_range": energy_range,
+                "seed": seed,
+                "cpu": cpu,
+            }
+        )
+        if autobox_ligand is not None:
+            box = chem.Box.around_ligand(*read_file(autobox_ligand, "reference ligand"), padding)
+        elif center and size:
+            box = chem.Box(center=center, size=size)
+        else:
+            fail("give a box: --center X Y Z --size X Y Z, or --autobox-ligand FILE.")
+        if smiles is not None:
+            prepared_ligand = chem.ligand_from_smiles(smiles)
+        else:
+            prepared_ligand = chem.ligand_from_file(*read_file(ligand, "ligand"))
+        for warning in box.warnings():
+            errors.print(f"[yellow]warning:[/] {warning}")
+        with progress_bar() as progress:
+            task = progress.add_task("preparing receptor", total=1.0)
+            prepared_receptor = chem.prepare_receptor(*read_file(receptor, "receptor"), box=box)
+
+            def on_stage(stage: str, fraction: float) -> None:
+                progress.update(task, description=stage, completed=fraction)
+
+            result = chem.dock(prepared_receptor, prepared_ligand, box, options, on_stage)
+            progress.update(task, description="done", completed=1.0)
+    except DockyardError as error:
+        fail(error.message)
+    console.print(
+        pose_table(result.to_dict()["poses"], f"{prepared_ligand.name} (seed {result.seed})")
+    )
+    if out is not None:
+        text = result.poses_pdbqt if out.suffix.lower() == ".pdbqt" else result.poses_sdf
+        out.write_text(text)
+        console.print(f"Poses written to {out}")
