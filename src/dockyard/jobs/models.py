@@ -47,6 +47,18 @@ class JobStatus(enum.StrEnum):
 
 FINISHED_STATUSES = frozenset({JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED})
 
+SCREEN_KIND = "screen"
+CHUNK_KIND = "screen_chunk"
+CONTAINER_KINDS = frozenset({SCREEN_KIND})
+"""Kinds that no runner executes: a screen is done by its chunks (jobs with ``parent_id``)."""
+
+
+class LigandStatus(enum.StrEnum):
+    PENDING = "pending"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    DUPLICATE = "duplicate"
+
 
 class UTCDateTime(TypeDecorator):
     """Timezone-aware UTC datetimes on every backend (SQLite drops the zone on its own)."""
@@ -71,9 +83,15 @@ class Base(DeclarativeBase):
 
 class Job(Base):
     __tablename__ = "jobs"
-    __table_args__ = (Index("ix_jobs_status_id", "status", "id"),)
+    __table_args__ = (
+        Index("ix_jobs_status_id", "status", "id"),
+        Index("ix_jobs_parent_id", "parent_id", "id"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    parent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("jobs.id", ondelete="CASCADE"), nullable=True
+    )
     kind: Mapped[str] = mapped_column(String(32), default="dock")
     name: Mapped[str] = mapped_column(String(200), default="")
     status: Mapped[JobStatus] = mapped_column(
@@ -115,3 +133,59 @@ class JobFile(Base):
     media_type: Mapped[str] = mapped_column(String(100), default="application/octet-stream")
     size: Mapped[int] = mapped_column(Integer)
     content: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class Screen(Base):
+    """Counters of a screening job, kept up to date by its chunks (one row per screen)."""
+
+    __tablename__ = "screens"
+
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True)
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    completed: Mapped[int] = mapped_column(Integer, default=0)
+    failed: Mapped[int] = mapped_column(Integer, default=0)
+    duplicates: Mapped[int] = mapped_column(Integer, default=0)
+    best_score: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+
+class ScreenLigand(Base):
+    """One ligand of a screen: its input, and its result once a chunk has docked it.
+
+    The primary key (screen, index in the library) makes every result write idempotent: a
+    chunk that runs again after a crash updates the same row, never adds a second one.
+    """
+
+    __tablename__ = "screen_ligands"
+    __table_args__ = (
+        Index("ix_screen_ligands_score", "screen_id", "score"),
+        Index("ix_screen_ligands_status", "screen_id", "status"),
+        Index("ix_screen_ligands_canonical", "screen_id", "canonical_smiles"),
+    )
+
+    screen_id: Mapped[int] = mapped_column(
+        ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True
+    )
+    index: Mapped[int] = mapped_column("idx", Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    source: Mapped[str] = mapped_column(Text)
+    source_format: Mapped[str] = mapped_column(String(8))
+    status: Mapped[LigandStatus] = mapped_column(
+        Enum(
+            LigandStatus,
+            native_enum=False,
+            length=16,
+            values_callable=lambda statuses: [status.value for status in statuses],
+        ),
+        default=LigandStatus.PENDING,
+    )
+    canonical_smiles: Mapped[str | None] = mapped_column(Text, nullable=True)
+    duplicate_of: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    score: Mapped[float | None] = mapped_column(Float, nullable=True)
+    ligand_efficiency: Mapped[float | None] = mapped_column(Float, nullable=True)
+    heavy_atoms: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    molecular_weight: Mapped[float | None] = mapped_column(Float, nullable=True)
+    logp: Mapped[float | None] = mapped_column(Float, nullable=True)
+    num_poses: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    poses_sdf: Mapped[str | None] = mapped_column(Text, nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

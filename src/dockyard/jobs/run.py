@@ -15,29 +15,34 @@ from typing import Any
 from dockyard.chem import Box, DockingOptions, dock, prepare_receptor, versions
 from dockyard.errors import DockyardError
 from dockyard.jobs.models import Job
-from dockyard.jobs.store import Claim, Store, StoredFile
+from dockyard.jobs.screening import run_screen_chunk, settle_screens
+from dockyard.jobs.store import Claim, ClaimLost, Store, StoredFile
 
 log = logging.getLogger(__name__)
 
 Report = Callable[[str, float], None]
 
 
-class LeaseLost(Exception):
-    """The job is no longer ours (cancelled, deleted or re-queued): stop quietly."""
-
-
 def run_job(store: Store, claim: Claim, *, cpu: int = 0) -> None:
     job = store.get_job(claim.job_id)
+    try:
+        _execute(store, job, claim, cpu)
+    finally:
+        if job.parent_id is not None:
+            settle_screens(store, [job.parent_id])
+
+
+def _execute(store: Store, job: Job, claim: Claim, cpu: int) -> None:
     provenance = {**versions(), "seed": job.params.get("seed"), "attempt": claim.attempt}
 
     def report(stage: str, progress: float) -> None:
         if not store.set_progress(claim, stage, progress):
-            raise LeaseLost(stage)
+            raise ClaimLost(stage)
 
     try:
         handler = HANDLERS[job.kind]
         results, files = handler(store, job, report, cpu)
-    except LeaseLost:
+    except ClaimLost:
         log.info("job %s attempt %s is no longer ours; stopping", claim.job_id, claim.attempt)
         return
     except DockyardError as error:
@@ -88,4 +93,5 @@ def run_docking(
 
 HANDLERS: dict[str, Callable[..., tuple[dict[str, Any], list[StoredFile]]]] = {
     "dock": run_docking,
+    "screen_chunk": run_screen_chunk,
 }

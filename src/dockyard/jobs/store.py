@@ -18,7 +18,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from dockyard.errors import ConflictError, NotFoundError
 from dockyard.jobs.db import make_engine, migrate
-from dockyard.jobs.models import FINISHED_STATUSES, Job, JobFile, JobStatus, utcnow
+from dockyard.jobs.models import (
+    CONTAINER_KINDS,
+    FINISHED_STATUSES,
+    Job,
+    JobFile,
+    JobStatus,
+    utcnow,
+)
 
 
 @dataclass(frozen=True)
@@ -28,6 +35,10 @@ class StoredFile:
     media_type: str = "application/octet-stream"
 
 
+class ClaimLost(Exception):
+    """The job is no longer this worker's (cancelled, deleted or re-queued): stop quietly."""
+
+
 @dataclass(frozen=True)
 class Claim:
     """A job handed to a worker: the attempt number fences every later write."""
@@ -35,6 +46,16 @@ class Claim:
     job_id: int
     attempt: int
     time_limit: float
+
+
+@dataclass(frozen=True)
+class PendingJob:
+    """A pending job as a queue sees it: the attempt it will run as is ``attempt + 1``."""
+
+    job_id: int
+    attempt: int
+    time_limit: float
+    updated_at: datetime
 
 
 class Store:
@@ -91,7 +112,7 @@ class Store:
             session.add(job)
             session.flush()
             for stored in files:
-                session.add(_file_row(job.id, stored, role="input"))
+                session.add(file_row(job.id, stored, role="input"))
         return job
 
     def get_job(self, job_id: int) -> Job:
@@ -107,9 +128,13 @@ class Store:
         limit: int = 50,
         before: int | None = None,
         status: JobStatus | None = None,
+        parent_id: int | None = None,
     ) -> list[Job]:
-        """Newest first; ``before`` is the cursor (an id), so a page costs the same at any depth."""
-        query = select(Job).order_by(Job.id.desc()).limit(limit)
+        """Newest first; ``before`` is the cursor (an id), so a page costs the same at any depth.
+
+        Top-level jobs only, unless ``parent_id`` asks for the chunks of one screen.
+        """
+        query = select(Job).where(Job.parent_id == parent_id).order_by(Job.id.desc()).limit(limit)
         if before is not None:
             query = query.where(Job.id < before)
         if status is not None:
@@ -129,6 +154,8 @@ class Store:
         query = select(Job).where(Job.updated_at > since).order_by(Job.updated_at).limit(200)
         if job_id is not None:
             query = query.where(Job.id == job_id)
+        else:
+            query = query.where(Job.parent_id.is_(None))
         with self.session() as session:
             return list(session.scalars(query))
 
@@ -147,19 +174,22 @@ class Store:
     # -- user actions -----------------------------------------------------------------
 
     def cancel_job(self, job_id: int) -> Job:
-        """Cancel a pending or running job; its runner sees the change and kills the process."""
+        """Cancel a pending or running job (and a screen's chunks); runners kill the processes."""
         now = utcnow()
+        unfinished = Job.status.in_([JobStatus.PENDING, JobStatus.RUNNING])
+        cancelled = {
+            "status": JobStatus.CANCELLED,
+            "stage": "cancelled",
+            "finished_at": now,
+            "updated_at": now,
+            "lease_expires_at": None,
+        }
         with self.session() as session, session.begin():
             result = session.execute(
-                update(Job)
-                .where(Job.id == job_id, Job.status.in_([JobStatus.PENDING, JobStatus.RUNNING]))
-                .values(
-                    status=JobStatus.CANCELLED,
-                    stage="cancelled",
-                    finished_at=now,
-                    updated_at=now,
-                    lease_expires_at=None,
-                )
+                update(Job).where(Job.id == job_id, unfinished).values(**cancelled)
+            )
+            session.execute(
+                update(Job).where(Job.parent_id == job_id, unfinished).values(**cancelled)
             )
         job = self.get_job(job_id)
         if result.rowcount == 0:
@@ -183,7 +213,7 @@ class Store:
         now = utcnow()
         with self.session() as session, session.begin():
             job = session.get(Job, job_id)
-            if job is None or job.status != JobStatus.PENDING:
+            if job is None or job.status != JobStatus.PENDING or job.kind in CONTAINER_KINDS:
                 return None
             attempt = job.attempt + 1
             result = session.execute(
@@ -207,7 +237,12 @@ class Store:
             return Claim(job_id, attempt, job.time_limit)
 
     def pending_ids(self, limit: int) -> list[int]:
-        query = select(Job.id).where(Job.status == JobStatus.PENDING).order_by(Job.id).limit(limit)
+        query = (
+            select(Job.id)
+            .where(Job.status == JobStatus.PENDING, Job.kind.not_in(CONTAINER_KINDS))
+            .order_by(Job.id)
+            .limit(limit)
+        )
         with self.session() as session:
             return list(session.scalars(query))
 
@@ -281,7 +316,7 @@ class Store:
                 session.rollback()
                 return False
             for stored in files:
-                session.merge(_file_row(claim.job_id, stored, role="output"))
+                session.merge(file_row(claim.job_id, stored, role="output"))
         return True
 
     def fail(
@@ -354,7 +389,9 @@ class Store:
     def expired_claims(self, now: datetime | None = None) -> list[tuple[Claim, str | None]]:
         """Running jobs whose worker stopped renewing its lease, with the worker's name."""
         query = select(Job.id, Job.attempt, Job.time_limit, Job.worker).where(
-            Job.status == JobStatus.RUNNING, Job.lease_expires_at < (now or utcnow())
+            Job.status == JobStatus.RUNNING,
+            Job.kind.not_in(CONTAINER_KINDS),
+            Job.lease_expires_at < (now or utcnow()),
         )
         with self.session() as session:
             return [
@@ -364,13 +401,28 @@ class Store:
 
     def running_claims(self) -> list[tuple[Claim, str | None]]:
         query = select(Job.id, Job.attempt, Job.time_limit, Job.worker).where(
-            Job.status == JobStatus.RUNNING
+            Job.status == JobStatus.RUNNING, Job.kind.not_in(CONTAINER_KINDS)
         )
         with self.session() as session:
             return [
                 (Claim(job_id, attempt, time_limit), worker)
                 for job_id, attempt, time_limit, worker in session.execute(query)
             ]
+
+    def pending_jobs(self, *, after: int = 0, limit: int = 500) -> list[PendingJob]:
+        """Runnable pending jobs by id from ``after`` on: what a queue should hold (reconciler)."""
+        query = (
+            select(Job.id, Job.attempt, Job.time_limit, Job.updated_at)
+            .where(
+                Job.status == JobStatus.PENDING,
+                Job.kind.not_in(CONTAINER_KINDS),
+                Job.id > after,
+            )
+            .order_by(Job.id)
+            .limit(limit)
+        )
+        with self.session() as session:
+            return [PendingJob(*row) for row in session.execute(query)]
 
 
 def _fenced(claim: Claim):
@@ -379,7 +431,7 @@ def _fenced(claim: Claim):
     )
 
 
-def _file_row(job_id: int, stored: StoredFile, role: str) -> JobFile:
+def file_row(job_id: int, stored: StoredFile, role: str) -> JobFile:
     return JobFile(
         job_id=job_id,
         name=stored.name,
@@ -390,4 +442,4 @@ def _file_row(job_id: int, stored: StoredFile, role: str) -> JobFile:
     )
 
 
-__all__ = ["FINISHED_STATUSES", "Claim", "Store", "StoredFile"]
+__all__ = ["FINISHED_STATUSES", "Claim", "ClaimLost", "Store", "StoredFile", "file_row"]

@@ -124,9 +124,10 @@ def list_jobs(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     before: Annotated[int | None, Query(description="cursor: next_before of the last page")] = None,
     status: JobStatus | None = None,
+    parent: Annotated[int | None, Query(description="list the chunks of this screen")] = None,
 ) -> JobPage:
     """Newest first. Follow ``next_before`` for the next page."""
-    jobs = store.list_jobs(limit=limit, before=before, status=status)
+    jobs = store.list_jobs(limit=limit, before=before, status=status, parent_id=parent)
     next_before = jobs[-1].id if len(jobs) == limit else None
     return JobPage(jobs=[JobSummary.from_job(job) for job in jobs], next_before=next_before)
 

@@ -15,7 +15,7 @@ from dockyard import __version__
 from dockyard.config import Settings, get_settings
 from dockyard.jobs.store import Store
 from dockyard.runners import LocalRunner, Runner
-from dockyard.web import api, events, pages
+from dockyard.web import api, events, pages, screens
 from dockyard.web.errors import install_error_handlers
 
 log = logging.getLogger(__name__)
@@ -62,6 +62,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.include_router(api.router)
     app.include_router(events.router)
+    app.include_router(screens.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=str(WEB / "static")), name="static")
     return app

@@ -1,0 +1,471 @@
+"""Virtual screens: one receptor and box, a library of ligands, docked in chunks.
+
+A screen is a job of kind ``screen`` that no runner executes itself. Its ligands are rows of
+``screen_ligands``; its work is done by ``screen_chunk`` jobs (ordinary job rows with
+``parent_id``), which every runner executes through ``run_job`` like any other job. A chunk
+computes the grid maps once and docks its ligands one after the other. Each ligand result is
+written only while the ligand is still ``pending`` and the chunk still holds its claim, so a
+chunk re-run after a crash docks only what is left, and no ligand is counted twice.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, BinaryIO
+
+from sqlalchemy import case, func, insert, select, update
+
+from dockyard.chem import (
+    RECEPTOR_FORMATS,
+    Box,
+    Docker,
+    DockingOptions,
+    ligand_from_file,
+    ligand_from_smiles,
+    prepare_receptor,
+)
+from dockyard.chem.docking import random_seed
+from dockyard.chem.library import read_library
+from dockyard.chem.properties import describe, ligand_efficiency
+from dockyard.errors import DockingError, DockyardError, InputError
+from dockyard.jobs.models import (
+    CHUNK_KIND,
+    SCREEN_KIND,
+    Job,
+    JobStatus,
+    LigandStatus,
+    Screen,
+    ScreenLigand,
+    utcnow,
+)
+from dockyard.jobs.store import Claim, ClaimLost, Store, StoredFile, file_row
+from dockyard.jobs.submit import DockRequest, Upload, _box, _read_upload
+
+INSERT_BATCH = 5000
+MAX_CHUNK = 200
+SCREEN_DEFAULT_POSES = 3
+PROGRESS_INTERVAL = 1.0
+
+
+@dataclass(frozen=True)
+class LibraryUpload:
+    filename: str
+    stream: BinaryIO
+
+
+@dataclass(frozen=True)
+class ScreenRequest:
+    receptor: Upload | None
+    library: LibraryUpload | None
+    reference_ligand: Upload | None = None
+    box: Mapping[str, Any] = field(default_factory=dict)
+    padding: Any = None
+    options: Mapping[str, Any] = field(default_factory=dict)
+    name: str = ""
+    skip_duplicates: bool = True
+    chunk_size: Any = None
+
+
+def chunk_size_for(total: int, workers: int, requested: Any = None) -> int:
+    """Few enough chunks that maps are computed rarely, enough that every worker has work."""
+    if requested not in (None, ""):
+        try:
+            size = int(requested)
+        except (TypeError, ValueError):
+            raise InputError(f"chunk_size must be a whole number, got {requested!r}.",
+                             field="chunk_size") from None  # fmt: skip
+        if not 1 <= size <= 10_000:
+            raise InputError("chunk_size must be between 1 and 10000.", field="chunk_size")
+        return size
+    return max(1, min(MAX_CHUNK, math.ceil(total / (2 * max(1, workers)))))
+
+
+def submit_screen(
+    store: Store,
+    request: ScreenRequest,
+    *,
+    max_upload_bytes: int,
+    workers: int,
+    max_attempts: int = 3,
+    time_limit: float = 3600.0,
+) -> Job:
+    """Check the target, read the library as a stream, and store the screen with its chunks.
+
+    Everything happens in one transaction: a library that turns out unusable halfway leaves
+    nothing behind.
+    """
+    if request.library is None:
+        raise InputError("A ligand library file is required.", field="library")
+    options_given = {
+        key: value for key, value in request.options.items() if value not in (None, "")
+    }
+    options_given.setdefault("num_poses", SCREEN_DEFAULT_POSES)
+    target_params, files = prepare_target(request, max_upload_bytes)
+    options = DockingOptions.from_fields(options_given)
+    options = options.with_seed(options.seed or random_seed())
+    params = {
+        **target_params,
+        "library": {"filename": request.library.filename},
+        "skip_duplicates": bool(request.skip_duplicates),
+        **{key: value for key, value in options.to_dict().items() if key != "cpu"},
+    }
+    now = utcnow()
+    with store.session() as session, session.begin():
+        screen = Job(
+            kind=SCREEN_KIND,
+            name=(request.name or "").strip()[:200] or f"screen of {request.library.filename}",
+            params=params,
+            status=JobStatus.PENDING,
+            stage="queued",
+            max_attempts=max_attempts,
+            time_limit=time_limit,
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(screen)
+        session.flush()
+        session.add_all(file_row(screen.id, stored, role="input") for stored in files)
+        total = 0
+        for batch in _batches(read_library(request.library.stream, request.library.filename)):
+            session.execute(
+                insert(ScreenLigand),
+                [
+                    {
+                        "screen_id": screen.id,
+                        "index": entry.index,
+                        "name": entry.name,
+                        "source": entry.source,
+                        "source_format": entry.format,
+                        "status": LigandStatus.PENDING,
+                    }
+                    for entry in batch
+                ],
+            )
+            total += len(batch)
+        size = chunk_size_for(total, workers, request.chunk_size)
+        session.add(Screen(job_id=screen.id, total=total, completed=0, failed=0, duplicates=0))
+        session.execute(
+            insert(Job),
+            [
+                {
+                    "kind": CHUNK_KIND,
+                    "parent_id": screen.id,
+                    "name": f"{screen.name} [{start + 1}-{min(start + size, total)}]",
+                    "params": {"start": start, "stop": min(start + size, total)},
+                    "status": JobStatus.PENDING,
+                    "stage": "queued",
+                    "progress": 0.0,
+                    "attempt": 0,
+                    "max_attempts": max_attempts,
+                    "time_limit": time_limit,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                for start in range(0, total, size)
+            ],
+        )
+        screen.params = {**params, "total": total, "chunk_size": size}
+    return screen
+
+
+def prepare_target(
+    request: ScreenRequest, max_upload_bytes: int
+) -> tuple[dict[str, Any], list[StoredFile]]:
+    """The receptor prepared once for the whole screen, and the box, or a field-named error."""
+    fmt, text = _read_upload(request.receptor, "receptor", RECEPTOR_FORMATS, max_upload_bytes)
+    files: list[StoredFile] = []
+    box, box_params = _box(
+        DockRequest(
+            receptor=None,
+            reference_ligand=request.reference_ligand,
+            box=request.box,
+            padding=request.padding,
+        ),
+        max_upload_bytes,
+        files,
+    )
+    try:
+        receptor = prepare_receptor(text, fmt, box=box)
+    except DockingError as error:
+        raise InputError(error.message, field="receptor") from error
+    if fmt != "pdbqt":
+        files.append(StoredFile(f"receptor.{fmt}", text.encode()))
+    files.append(StoredFile("receptor.pdbqt", receptor.pdbqt.encode(), "chemical/x-pdbqt"))
+    params = {
+        "receptor": {"filename": request.receptor.filename, "format": fmt},
+        "receptor_report": receptor.report,
+        "box": box.to_dict(),
+        **box_params,
+        "warnings": box.warnings(),
+    }
+    return params, files
+
+
+def _batches(entries: Iterable[Any]) -> Iterator[list[Any]]:
+    batch: list[Any] = []
+    for entry in entries:
+        batch.append(entry)
+        if len(batch) == INSERT_BATCH:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+# -- running a chunk ---------------------------------------------------------------------
+
+
+def run_screen_chunk(
+    store: Store, job: Job, report: Any, cpu: int
+) -> tuple[dict[str, Any], list[StoredFile]]:
+    """Dock the chunk's ligands that are still pending, with maps computed once."""
+    claim = Claim(job.id, job.attempt, job.time_limit)
+    screen = store.get_job(job.parent_id)
+    params = screen.params
+    mark_screen_running(store, screen.id)
+    report("computing maps", 0.0)
+    options = DockingOptions(
+        scoring=params["scoring"],
+        exhaustiveness=params["exhaustiveness"],
+        num_poses=params["num_poses"],
+        energy_range=params["energy_range"],
+        seed=params["seed"],
+    )
+    receptor = store.read_file(screen.id, "receptor.pdbqt").content.decode()
+    threads = min(cpu or 1, options.exhaustiveness)
+    docker = Docker(
+        receptor, Box.from_fields(params["box"]), options.scoring, threads, options.seed
+    )
+    todo = pending_ligands(store, screen.id, job.params["start"], job.params["stop"])
+    counts = {"docked": 0, "failed": 0, "duplicates": 0}
+    last_report = 0.0
+    for number, ligand in enumerate(todo):
+        if time.monotonic() - last_report > PROGRESS_INTERVAL:
+            report(f"docking ligand {number + 1} of {len(todo)}", number / max(1, len(todo)))
+            touch_screen(store, screen.id)
+            last_report = time.monotonic()
+        outcome = dock_ligand(store, screen, ligand, docker, options)
+        if not record_ligand(store, claim, screen.id, ligand.index, outcome):
+            raise ClaimLost(job.id)
+        counts[outcome.counter] += 1
+    touch_screen(store, screen.id)
+    return {"ligands": len(todo), **counts}, []
+
+
+@dataclass
+class LigandOutcome:
+    values: dict[str, Any]
+    counter: str
+
+
+def dock_ligand(
+    store: Store, screen: Job, ligand: ScreenLigand, docker: Docker, options: DockingOptions
+) -> LigandOutcome:
+    """Prepare and dock one library entry; any failure is this ligand's alone."""
+    try:
+        if ligand.source_format == "sdf":
+            prepared = ligand_from_file(ligand.source, "sdf", name=ligand.name)
+        else:
+            prepared = ligand_from_smiles(ligand.source, name=ligand.name)
+        properties = describe(prepared.smiles)
+    except DockyardError as error:
+        return _failed(error.message)
+    except Exception as error:
+        return _failed(f"could not prepare the ligand: {error}")
+    described = {
+        "canonical_smiles": properties.canonical_smiles,
+        "heavy_atoms": properties.heavy_atoms,
+        "molecular_weight": properties.molecular_weight,
+        "logp": properties.logp,
+    }
+    first = first_with_smiles(store, screen.id, properties.canonical_smiles, ligand.index)
+    if first is not None and screen.params.get("skip_duplicates", True):
+        return LigandOutcome(
+            {**described, "status": LigandStatus.DUPLICATE, "duplicate_of": first,
+             "error": f"same molecule as ligand {first + 1}; not docked again"},
+            "duplicates",
+        )  # fmt: skip
+    try:
+        result = docker.dock(prepared, options)
+    except DockyardError as error:
+        return _failed(error.message, described)
+    return LigandOutcome(
+        {
+            **described,
+            "status": LigandStatus.COMPLETED,
+            "duplicate_of": first,
+            "score": result.best_score,
+            "ligand_efficiency": ligand_efficiency(result.best_score, properties.heavy_atoms),
+            "num_poses": len(result.poses),
+            "poses_sdf": result.poses_sdf,
+        },
+        "docked",
+    )
+
+
+def _failed(message: str, described: Mapping[str, Any] | None = None) -> LigandOutcome:
+    return LigandOutcome(
+        {**(described or {}), "status": LigandStatus.FAILED, "error": message[:2000]}, "failed"
+    )
+
+
+COUNTER_COLUMNS = {"docked": "completed", "failed": "failed", "duplicates": "duplicates"}
+
+
+def record_ligand(
+    store: Store, claim: Claim, screen_id: int, index: int, outcome: LigandOutcome
+) -> bool:
+    """Write one ligand's result, fenced by the chunk's claim; False if the claim is gone."""
+    now = utcnow()
+    with store.session() as session, session.begin():
+        still_ours = session.execute(
+            update(Job)
+            .where(Job.id == claim.job_id, Job.status == JobStatus.RUNNING,
+                   Job.attempt == claim.attempt)
+            .values(updated_at=now)
+        )  # fmt: skip
+        if still_ours.rowcount != 1:
+            return False
+        written = session.execute(
+            update(ScreenLigand)
+            .where(
+                ScreenLigand.screen_id == screen_id,
+                ScreenLigand.index == index,
+                ScreenLigand.status == LigandStatus.PENDING,
+            )
+            .values(**outcome.values, finished_at=now)
+        )
+        if written.rowcount == 1:
+            column = getattr(Screen, COUNTER_COLUMNS[outcome.counter])
+            values: dict[str, Any] = {column.key: column + 1}
+            score = outcome.values.get("score")
+            if score is not None:
+                values["best_score"] = case(
+                    (Screen.best_score.is_(None), score),
+                    (Screen.best_score > score, score),
+                    else_=Screen.best_score,
+                )
+            session.execute(update(Screen).where(Screen.job_id == screen_id).values(**values))
+    return True
+
+
+def pending_ligands(store: Store, screen_id: int, start: int, stop: int) -> list[ScreenLigand]:
+    query = (
+        select(ScreenLigand)
+        .where(
+            ScreenLigand.screen_id == screen_id,
+            ScreenLigand.index >= start,
+            ScreenLigand.index < stop,
+            ScreenLigand.status == LigandStatus.PENDING,
+        )
+        .order_by(ScreenLigand.index)
+    )
+    with store.session() as session:
+        return list(session.scalars(query))
+
+
+def first_with_smiles(store: Store, screen_id: int, smiles: str, index: int) -> int | None:
+    """The lowest-numbered other ligand of the screen already known to be this molecule."""
+    query = select(func.min(ScreenLigand.index)).where(
+        ScreenLigand.screen_id == screen_id,
+        ScreenLigand.canonical_smiles == smiles,
+        ScreenLigand.index < index,
+    )
+    with store.session() as session:
+        return session.scalar(query)
+
+
+def mark_screen_running(store: Store, screen_id: int) -> None:
+    now = utcnow()
+    with store.session() as session, session.begin():
+        session.execute(
+            update(Job)
+            .where(Job.id == screen_id, Job.status == JobStatus.PENDING)
+            .values(status=JobStatus.RUNNING, started_at=now, updated_at=now, stage="docking")
+        )
+
+
+def touch_screen(store: Store, screen_id: int) -> None:
+    """Refresh the screen's progress from its counters (live pages follow ``updated_at``)."""
+    with store.session() as session, session.begin():
+        counts = session.get(Screen, screen_id)
+        if counts is None:
+            return
+        finished = counts.completed + counts.failed + counts.duplicates
+        session.execute(
+            update(Job)
+            .where(Job.id == screen_id, Job.status == JobStatus.RUNNING)
+            .values(
+                progress=finished / max(1, counts.total),
+                stage=f"{finished} of {counts.total} ligands done",
+                results=_summary(counts),
+                updated_at=utcnow(),
+            )
+        )
+
+
+def _summary(counts: Screen) -> dict[str, Any]:
+    return {
+        "best_score": counts.best_score,
+        "total": counts.total,
+        "completed": counts.completed,
+        "failed": counts.failed,
+        "duplicates": counts.duplicates,
+    }
+
+
+def settle_screens(store: Store, screen_ids: Iterable[int] | None = None) -> list[int]:
+    """Finish screens none of whose chunks is left to run; return the ids finished.
+
+    Ligands of a chunk that failed for good are marked failed with the chunk's error, so
+    the counts always add up to the total.
+    """
+    unfinished = Job.status.in_([JobStatus.PENDING, JobStatus.RUNNING])
+    query = select(Job.id).where(Job.kind == SCREEN_KIND, unfinished)
+    if screen_ids is not None:
+        query = query.where(Job.id.in_(list(screen_ids)))
+    finished: list[int] = []
+    with store.session() as session:
+        candidates = list(session.scalars(query))
+    for screen_id in candidates:
+        with store.session() as session, session.begin():
+            busy = session.scalar(
+                select(func.count()).where(Job.parent_id == screen_id, unfinished)
+            )
+            if busy:
+                continue
+            chunk_error = session.scalar(
+                select(Job.error).where(Job.parent_id == screen_id, Job.status == JobStatus.FAILED)
+            )
+            orphaned = session.execute(
+                update(ScreenLigand)
+                .where(ScreenLigand.screen_id == screen_id,
+                       ScreenLigand.status == LigandStatus.PENDING)
+                .values(status=LigandStatus.FAILED, finished_at=utcnow(),
+                        error=f"its chunk failed: {chunk_error or 'unknown error'}")
+            ).rowcount  # fmt: skip
+            if orphaned:
+                session.execute(
+                    update(Screen)
+                    .where(Screen.job_id == screen_id)
+                    .values(failed=Screen.failed + orphaned)
+                )
+            counts = session.get(Screen, screen_id)
+            now = utcnow()
+            session.execute(
+                update(Job)
+                .where(Job.id == screen_id, unfinished)
+                .values(
+                    status=JobStatus.COMPLETED,
+                    stage="completed",
+                    progress=1.0,
+                    results=_summary(counts),
+                    finished_at=now,
+                    updated_at=now,
+                )
+            )
+        finished.append(screen_id)
+    return finished

@@ -1,0 +1,181 @@
+"""Virtual screens over HTTP: submit a library, follow it, page through and export the results."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+
+from dockyard.jobs import screen_results
+from dockyard.jobs.models import LigandStatus
+from dockyard.jobs.screening import LibraryUpload, ScreenRequest, submit_screen
+from dockyard.web.api import OptionalFile, OptionalText, RunnerDep, StoreDep, read_upload
+from dockyard.web.schemas import JobSummary
+
+router = APIRouter(prefix="/api/screens", tags=["screens"])
+
+
+@router.post("", status_code=201)
+def create_screen(
+    request: Request,
+    store: StoreDep,
+    runner: RunnerDep,
+    library: Annotated[UploadFile | None, File(description=".smi, .csv, .sdf, .zip or .gz")] = None,
+    receptor: OptionalFile = None,
+    reference_ligand: OptionalFile = None,
+    padding: OptionalText = None,
+    center_x: OptionalText = None,
+    center_y: OptionalText = None,
+    center_z: OptionalText = None,
+    size_x: OptionalText = None,
+    size_y: OptionalText = None,
+    size_z: OptionalText = None,
+    exhaustiveness: OptionalText = None,
+    num_poses: OptionalText = None,
+    energy_range: OptionalText = None,
+    seed: OptionalText = None,
+    scoring: OptionalText = None,
+    name: OptionalText = None,
+    skip_duplicates: Annotated[bool, Form()] = True,
+    chunk_size: OptionalText = None,
+) -> JSONResponse:
+    """Screen a library against one receptor and box. The library is read as a stream."""
+    settings = request.app.state.settings
+    limit = settings.max_upload_bytes
+    screen = submit_screen(
+        store,
+        ScreenRequest(
+            receptor=read_upload(receptor, "receptor", limit),
+            library=LibraryUpload(library.filename, library.file) if library else None,
+            reference_ligand=read_upload(reference_ligand, "reference_ligand", limit),
+            box={
+                "center_x": center_x,
+                "center_y": center_y,
+                "center_z": center_z,
+                "size_x": size_x,
+                "size_y": size_y,
+                "size_z": size_z,
+            },
+            padding=padding,
+            options={
+                "exhaustiveness": exhaustiveness,
+                "num_poses": num_poses,
+                "energy_range": energy_range,
+                "seed": seed,
+                "scoring": scoring,
+            },
+            name=name or "",
+            skip_duplicates=skip_duplicates,
+            chunk_size=chunk_size,
+        ),
+        max_upload_bytes=limit,
+        workers=settings.workers,
+        max_attempts=settings.max_attempts,
+        time_limit=settings.job_time_limit,
+    )
+    runner.submitted(screen.id)
+    url = f"/api/screens/{screen.id}"
+    body = {
+        "job_id": screen.id,
+        "status": screen.status.value,
+        "url": url,
+        "total": screen.params["total"],
+        "chunk_size": screen.params["chunk_size"],
+    }
+    return JSONResponse(body, status_code=201, headers={"Location": url})
+
+
+@router.get("/{screen_id}")
+def get_screen(
+    screen_id: int, store: StoreDep, top: Annotated[int, Query(ge=1, le=100)] = 10
+) -> dict:
+    """The screen: status, counts, throughput, ETA and a leaderboard of the best ligands."""
+    job, _ = screen_results.get_screen(store, screen_id)
+    return {
+        **JobSummary.from_job(job).model_dump(mode="json"),
+        "params": job.params,
+        **screen_results.overview(store, screen_id, top=top),
+        "downloads": {
+            "results.csv": f"/api/screens/{screen_id}/results.csv",
+            "top.sdf": f"/api/screens/{screen_id}/top.sdf",
+        },
+    }
+
+
+@router.get("/{screen_id}/ligands")
+def list_ligands(
+    screen_id: int,
+    store: StoreDep,
+    sort: str = "score",
+    order: Literal["asc", "desc"] = "asc",
+    status: LigandStatus | None = None,
+    name: str | None = None,
+    min_score: float | None = None,
+    max_score: float | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> dict:
+    """A page of the ligand table: sort by any column, filter by status, name and score."""
+    screen_results.get_screen(store, screen_id)
+    rows, total = screen_results.list_ligands(
+        store,
+        screen_id,
+        sort=sort,
+        descending=order == "desc",
+        where=screen_results.LigandFilter(status, name, min_score, max_score),
+        limit=limit,
+        offset=offset,
+    )
+    return {"ligands": rows, "total": total, "limit": limit, "offset": offset}
+
+
+@router.get("/{screen_id}/ligands/{index}")
+def get_ligand(screen_id: int, index: int, store: StoreDep) -> dict:
+    """One ligand with its poses (SDF text)."""
+    ligand = screen_results.get_ligand(store, screen_id, index)
+    return {**screen_results.ligand_row(ligand), "poses_sdf": ligand.poses_sdf}
+
+
+@router.get("/{screen_id}/ligands/{index}/poses.sdf")
+def ligand_poses(screen_id: int, index: int, store: StoreDep) -> Response:
+    ligand = screen_results.get_ligand(store, screen_id, index)
+    return Response(
+        ligand.poses_sdf or "",
+        media_type="chemical/x-mdl-sdfile",
+        headers={"Content-Disposition": f'attachment; filename="screen-{screen_id}-{index}.sdf"'},
+    )
+
+
+@router.get("/{screen_id}/histogram")
+def score_histogram(
+    screen_id: int, store: StoreDep, bins: Annotated[int, Query(ge=1, le=200)] = 30
+) -> dict:
+    """Counts of scores in equal-width bins."""
+    return screen_results.histogram(store, screen_id, bins)
+
+
+@router.get("/{screen_id}/results.csv")
+def export_csv(screen_id: int, store: StoreDep) -> StreamingResponse:
+    """Every ligand, best first, streamed as CSV."""
+    screen_results.get_screen(store, screen_id)
+    rows = screen_results.results_csv(store, screen_id)
+    return StreamingResponse(
+        rows,
+        media_type="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="screen-{screen_id}.csv"'},
+    )
+
+
+@router.get("/{screen_id}/top.sdf")
+def export_top_sdf(
+    screen_id: int, store: StoreDep, n: Annotated[int, Query(ge=1, le=100_000)] = 100
+) -> StreamingResponse:
+    """The best pose of each of the ``n`` best ligands as one SDF, with scores as properties."""
+    screen_results.get_screen(store, screen_id)
+    poses = screen_results.top_poses_sdf(store, screen_id, n)
+    return StreamingResponse(
+        poses,
+        media_type="chemical/x-mdl-sdfile",
+        headers={"Content-Disposition": f'attachment; filename="screen-{screen_id}-top{n}.sdf"'},
+    )
