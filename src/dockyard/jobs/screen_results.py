@@ -147,17 +147,27 @@ def get_ligand(store: Store, screen_id: int, index: int) -> ScreenLigand:
 
 
 def histogram(store: Store, screen_id: int, bins: int = 30) -> dict[str, Any]:
-    """Counts of best scores in equal-width bins (edges in kcal/mol)."""
+    """Counts of best scores in equal-width bins (edges in kcal/mol).
+
+    Scores above 0 mean the ligand did not fit in the box; they are counted apart so one
+    of them does not squash the whole plot.
+    """
     get_screen(store, screen_id)
     query = select(ScreenLigand.score).where(
         ScreenLigand.screen_id == screen_id, ScreenLigand.score.is_not(None)
     )
     with store.session() as session:
         scores = np.fromiter(session.scalars(query), dtype=float)
-    if scores.size == 0:
-        return {"edges": [], "counts": []}
-    counts, edges = np.histogram(scores, bins=bins)
-    return {"edges": [round(edge, 3) for edge in edges], "counts": counts.tolist()}
+    fitting = scores[scores <= 0]
+    above_zero = int(scores.size - fitting.size)
+    if fitting.size == 0:
+        return {"edges": [], "counts": [], "above_zero": above_zero}
+    counts, edges = np.histogram(fitting, bins=bins)
+    return {
+        "edges": [round(float(edge), 3) for edge in edges],
+        "counts": counts.tolist(),
+        "above_zero": above_zero,
+    }
 
 
 def _ranked(store: Store, screen_id: int, limit: int | None = None) -> Iterator[ScreenLigand]:

@@ -5,15 +5,28 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
-from fastapi.responses import JSONResponse, Response, StreamingResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 
 from dockyard.jobs import screen_results
-from dockyard.jobs.models import LigandStatus
+from dockyard.jobs.models import LigandStatus, utcnow
 from dockyard.jobs.screening import LibraryUpload, ScreenRequest, submit_screen
 from dockyard.web.api import OptionalFile, OptionalText, RunnerDep, StoreDep, read_upload
+from dockyard.web.pages import events_url, format_duration, render
 from dockyard.web.schemas import JobSummary
 
 router = APIRouter(prefix="/api/screens", tags=["screens"])
+pages = APIRouter(prefix="/screens", include_in_schema=False)
+
+TABLE_COLUMNS = (
+    ("index", "#"),
+    ("name", "Name"),
+    ("status", "Status"),
+    ("score", "Score"),
+    ("ligand_efficiency", "LE"),
+    ("heavy_atoms", "Heavy atoms"),
+    ("molecular_weight", "MW"),
+    ("logp", "logP"),
+)
 
 
 @router.post("", status_code=201)
@@ -178,4 +191,27 @@ def export_top_sdf(
         poses,
         media_type="chemical/x-mdl-sdfile",
         headers={"Content-Disposition": f'attachment; filename="screen-{screen_id}-top{n}.sdf"'},
+    )
+
+
+@pages.get("/new", response_class=HTMLResponse)
+def new_screen_page(request: Request) -> HTMLResponse:
+    return render(request, "screen_new.html")
+
+
+@pages.get("/{screen_id}", response_class=HTMLResponse)
+def screen_page(request: Request, screen_id: int, store: StoreDep) -> HTMLResponse:
+    since = utcnow()
+    job, _ = screen_results.get_screen(store, screen_id)
+    overview = screen_results.overview(store, screen_id)
+    eta = overview["eta_seconds"]
+    return render(
+        request,
+        "screen.html",
+        job=job,
+        overview=overview,
+        eta=format_duration(eta) if eta else None,
+        finished=job.status.is_finished,
+        columns=TABLE_COLUMNS,
+        events_url=events_url(since, job_id=screen_id),
     )
