@@ -19,9 +19,27 @@ console = Console()
 errors = Console(stderr=True)
 
 DEFAULT_SERVER = "http://127.0.0.1:5000"
+Triple = tuple[float, float, float]
+
+# Options shared by the commands that dock (``dock``, ``screen``): one wording, one default.
+ReceptorOption = Annotated[Path, typer.Option(help="Receptor .pdb, .cif or .pdbqt.")]
+CenterOption = Annotated[Triple | None, typer.Option(help="Box centre X Y Z (Å).")]
+SizeOption = Annotated[Triple | None, typer.Option(help="Box size X Y Z (Å).")]
+AutoboxOption = Annotated[Path | None, typer.Option(help="Reference ligand to put the box around.")]
+PaddingOption = Annotated[float, typer.Option(help="Å added around the reference ligand.")]
+ExhaustivenessOption = Annotated[int, typer.Option(help="Search effort (1-64).")]
+SeedOption = Annotated[int | None, typer.Option(help="Random seed [default: random].")]
+ScoringOption = Annotated[str, typer.Option(help="Scoring function: vina or vinardo.")]
 ServerOption = Annotated[
     str, typer.Option("--server", envvar="DOCKYARD_SERVER", help="URL of a running Dockyard.")
 ]
+
+
+def check_box_options(center: Triple | None, size: Triple | None, autobox: Path | None) -> None:
+    if autobox is not None and (center or size):
+        fail("give either --center and --size, or --autobox-ligand, not both.")
+    if autobox is None and not (center and size):
+        fail("give a box: --center X Y Z --size X Y Z, or --autobox-ligand FILE.")
 
 
 def fail(message: str, code: int = 2) -> None:

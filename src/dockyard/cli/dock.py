@@ -7,28 +7,41 @@ from typing import Annotated
 
 import typer
 
-from dockyard.cli.common import app, console, errors, fail, pose_table, progress_bar, read_file
+from dockyard.cli.common import (
+    AutoboxOption,
+    CenterOption,
+    ExhaustivenessOption,
+    PaddingOption,
+    ReceptorOption,
+    ScoringOption,
+    SeedOption,
+    SizeOption,
+    app,
+    check_box_options,
+    console,
+    errors,
+    fail,
+    pose_table,
+    progress_bar,
+    read_file,
+)
 from dockyard.errors import DockyardError
-
-Triple = tuple[float, float, float]
 
 
 @app.command()
 def dock(
-    receptor: Annotated[Path, typer.Option(help="Receptor .pdb (with hydrogens) or .pdbqt.")],
+    receptor: ReceptorOption,
     ligand: Annotated[Path | None, typer.Option(help="Ligand .sdf, .mol, .mol2 or .pdbqt.")] = None,
     smiles: Annotated[str | None, typer.Option(help="Ligand as SMILES instead of a file.")] = None,
-    center: Annotated[Triple | None, typer.Option(help="Box centre X Y Z (Å).")] = None,
-    size: Annotated[Triple | None, typer.Option(help="Box size X Y Z (Å).")] = None,
-    autobox_ligand: Annotated[
-        Path | None, typer.Option(help="Reference ligand to put the box around.")
-    ] = None,
-    padding: Annotated[float, typer.Option(help="Å added around the reference ligand.")] = 4.0,
-    exhaustiveness: Annotated[int, typer.Option(help="Search effort (1-64).")] = 8,
+    center: CenterOption = None,
+    size: SizeOption = None,
+    autobox_ligand: AutoboxOption = None,
+    padding: PaddingOption = 4.0,
+    exhaustiveness: ExhaustivenessOption = 8,
     num_poses: Annotated[int, typer.Option(help="Poses to keep (1-20).")] = 9,
     energy_range: Annotated[float, typer.Option(help="kcal/mol above the best pose.")] = 3.0,
-    seed: Annotated[int | None, typer.Option(help="Random seed [default: random].")] = None,
-    scoring: Annotated[str, typer.Option(help="Scoring function: vina or vinardo.")] = "vina",
+    seed: SeedOption = None,
+    scoring: ScoringOption = "vina",
     cpu: Annotated[int, typer.Option(help="Threads for Vina (0 = all cores).")] = 0,
     out: Annotated[Path | None, typer.Option(help="Write poses (.sdf or .pdbqt).")] = None,
 ) -> None:
@@ -38,8 +51,7 @@ def dock(
     try:
         if (ligand is None) == (smiles is None):
             fail("give exactly one of --ligand or --smiles.")
-        if autobox_ligand is not None and (center or size):
-            fail("give either --center and --size, or --autobox-ligand, not both.")
+        check_box_options(center, size, autobox_ligand)
         options = chem.DockingOptions.from_fields(
             {
                 "scoring": scoring,
@@ -52,10 +64,8 @@ def dock(
         )
         if autobox_ligand is not None:
             box = chem.Box.around_ligand(*read_file(autobox_ligand, "reference ligand"), padding)
-        elif center and size:
-            box = chem.Box(center=center, size=size)
         else:
-            fail("give a box: --center X Y Z --size X Y Z, or --autobox-ligand FILE.")
+            box = chem.Box(center=center, size=size)
         if smiles is not None:
             prepared_ligand = chem.ligand_from_smiles(smiles)
         else:

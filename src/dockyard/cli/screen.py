@@ -14,28 +14,39 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from dockyard.cli.common import app, console, errors, fail
+from dockyard.cli.common import (
+    AutoboxOption,
+    CenterOption,
+    ExhaustivenessOption,
+    PaddingOption,
+    ReceptorOption,
+    ScoringOption,
+    SeedOption,
+    SizeOption,
+    app,
+    check_box_options,
+    console,
+    errors,
+    fail,
+)
 from dockyard.config import default_workers
 from dockyard.errors import DockyardError
 
-Triple = tuple[float, float, float]
 FOLLOW_SECONDS = 1.0
 
 
 @app.command()
 def screen(
-    receptor: Annotated[Path, typer.Option(help="Receptor .pdb or .pdbqt.")],
+    receptor: ReceptorOption,
     library: Annotated[Path, typer.Option(help="Ligands: .smi, .csv, .sdf, or .zip/.gz of them.")],
-    center: Annotated[Triple | None, typer.Option(help="Box centre X Y Z (Å).")] = None,
-    size: Annotated[Triple | None, typer.Option(help="Box size X Y Z (Å).")] = None,
-    autobox_ligand: Annotated[
-        Path | None, typer.Option(help="Reference ligand to put the box around.")
-    ] = None,
-    padding: Annotated[float, typer.Option(help="Å added around the reference ligand.")] = 4.0,
-    exhaustiveness: Annotated[int, typer.Option(help="Search effort per ligand (1-64).")] = 8,
+    center: CenterOption = None,
+    size: SizeOption = None,
+    autobox_ligand: AutoboxOption = None,
+    padding: PaddingOption = 4.0,
+    exhaustiveness: ExhaustivenessOption = 8,
     num_poses: Annotated[int, typer.Option(help="Poses kept per ligand (1-20).")] = 3,
-    seed: Annotated[int | None, typer.Option(help="Random seed [default: random].")] = None,
-    scoring: Annotated[str, typer.Option(help="vina or vinardo.")] = "vina",
+    seed: SeedOption = None,
+    scoring: ScoringOption = "vina",
     keep_duplicates: Annotated[
         bool, typer.Option(help="Dock repeated molecules again instead of skipping them.")
     ] = False,
@@ -52,10 +63,7 @@ def screen(
     ] = None,
 ) -> None:
     """Screen a library against one receptor and box, with a progress bar and a leaderboard."""
-    if autobox_ligand is None and not (center and size):
-        fail("give a box: --center X Y Z --size X Y Z, or --autobox-ligand FILE.")
-    if autobox_ligand is not None and (center or size):
-        fail("give either --center and --size, or --autobox-ligand, not both.")
+    check_box_options(center, size, autobox_ligand)
     for path, what in ((receptor, "receptor"), (library, "library"), (autobox_ligand, "ligand")):
         if path is not None and not path.is_file():
             fail(f"{what} file {path} does not exist.")
