@@ -8,6 +8,7 @@ serve:
 test:
 	bash scripts/setup.sh test
 	bash scripts/services.sh
+	bash scripts/chromium.sh
 	.venv/bin/ruff check src tests bench
 	.venv/bin/ruff format --check src tests bench
 	.venv/bin/pytest
@@ -20,4 +21,5 @@ format:
 	.venv/bin/ruff check --fix src tests bench
 
 bench:
-	.venv/bin/python bench/overhead.py
+	.venv/bin/python -m bench.overhead
+	.venv/bin/python -m bench.screen

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Make sure the PostgreSQL server the tests use is running on 127.0.0.1:5432 (installing it
-# from Debian's packages when it is missing). Needs root, as on the CI machines.
+# Make sure the PostgreSQL server (127.0.0.1:5432) and the Redis server (127.0.0.1:6379) the
+# tests use are running, installing them from Debian's packages when they are missing. Needs
+# root, as on the CI machines. (The scale-out tests also start private redis-servers of their
+# own on free ports, so they can stop and flush them; they need the redis-server binary.)
 set -euo pipefail
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
@@ -29,4 +31,23 @@ start_postgres() {
   fi
 }
 
+start_redis() {
+  if ! command -v redis-server >/dev/null 2>&1; then
+    echo "installing Redis"
+    as_root apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq redis-server >/dev/null
+  fi
+  if redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then return; fi
+  as_root mkdir -p /var/lib/redis /var/log/redis
+  # No persistence: a test server that starts empty is what the tests expect.
+  as_root redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" \
+    --appendonly no --dir /var/lib/redis --logfile /var/log/redis/ci.log
+  for _ in $(seq 1 30); do
+    redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 && break
+    sleep 0.5
+  done
+  redis-cli -h 127.0.0.1 -p 6379 ping
+}
+
 start_postgres
+start_redis

@@ -10,3 +10,4 @@ fi
 extras=""
 [ "${1:-}" = "test" ] && extras="[test]"
 .venv/bin/python -m pip install --quiet -e ".${extras}"
+bash scripts/assets.sh

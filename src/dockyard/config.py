@@ -29,7 +29,9 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL; unset means a SQLite file in the data dir.",
     )
     redis_url: str | None = Field(
-        default=None, description="Redis URL for the RQ runner; unset means local workers."
+        default=None,
+        description="Redis URL: set, the API queues jobs on RQ for `dockyard worker` processes; "
+        "unset, `serve` runs them itself.",
     )
     workers: int = Field(
         default_factory=default_workers, ge=1, description="Jobs run at once by `serve`."
@@ -44,8 +46,31 @@ class Settings(BaseSettings):
         default=30.0, gt=0, description="How long a running job stays claimed without heartbeat."
     )
     max_upload_mb: float = Field(default=50.0, gt=0, description="Largest accepted upload.")
+    queue: str = Field(
+        default="dockyard",
+        min_length=1,
+        description="RQ queue the API puts jobs on (and `dockyard worker` takes them from).",
+    )
+    worker_cpu: int = Field(
+        default=1,
+        ge=0,
+        description="Vina threads per job on a `dockyard worker` (0 = all cores); "
+        "run one worker per core with the default.",
+    )
+    reconcile_seconds: float = Field(
+        default=15.0,
+        gt=0,
+        description="How often the RQ reconciler re-queues jobs that Redis lost and retries "
+        "jobs whose lease expired.",
+    )
+    retry_backoff: float = Field(
+        default=10.0,
+        ge=0,
+        description="Seconds before a job whose process died runs again (RQ runner); "
+        "doubles with each attempt, at most 10 minutes.",
+    )
 
-    @field_validator("database_url")
+    @field_validator("database_url", "redis_url")
     @classmethod
     def _blank_is_unset(cls, value: str | None) -> str | None:
         return value or None

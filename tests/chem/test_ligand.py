@@ -12,7 +12,7 @@ from dockyard.chem import LIGAND_FORMATS, PreparedLigand, ligand_from_file, liga
 from dockyard.chem.pdbqt import read_atoms
 from dockyard.errors import InputError, UnsupportedFileError
 
-from .conftest import BENZAMIDE, DATA
+from .conftest import BENZAMIDE, DATA, SHARED_DATA
 
 
 def canonical(smiles_or_mol: str | Chem.Mol) -> str:
@@ -35,11 +35,11 @@ def round_trip(ligand: PreparedLigand) -> str:
         ("C[C@H](N)C(=O)O", 6),  # L-alanine: stereo must survive
         ("C[NH+]1CCN(Cc2ccc(C(=O)Nc3ccc(C)c(Nc4nccc(-c5cccnc5)n4)c3)cc2)CC1", 37),  # imatinib
         ("C1CCCCCCCCCCC1", 12),  # macrocycle: Meeko adds ring-closure pseudo atoms
-        ("OB(O)c1ccccc1", 9),  # boron
+        ("C[Si](C)(C)c1ccccc1", 10),  # silicon: Vina types Si
     ],
 )
 def test_smiles_keeps_bond_orders_and_heavy_atoms(smiles: str, heavy: int):
-    ligand = ligand_from_smiles(smiles)
+    ligand = ligand_from_smiles(smiles, ph=None)
     assert ligand.smiles == canonical(smiles)
     assert ligand.num_heavy_atoms == heavy
     assert round_trip(ligand) == canonical(smiles)
@@ -77,6 +77,9 @@ def test_salt_keeps_largest_fragment_and_says_so():
         ("c1cccc1", "not a valid molecule"),
         ("C[Se]C", "Se"),
         ("Cl[Pt]Cl", "Pt"),
+        ("OB(O)c1ccccc1", r"B \(atom 2\), an element Vina cannot type"),
+        ("C[As](C)C", r"As \(atom 2\)"),
+        ("C[N](C)(C)(C)C", "valence for atom # 1 N"),
         ("C" * 201, "heavy atoms"),
     ],
 )
@@ -116,8 +119,9 @@ def test_2d_mol_block_is_embedded():
     ligand = ligand_from_file(Chem.MolToMolBlock(flat), "mol")
     z = [a.z for a in read_atoms(ligand.pdbqt, "ligand")]
     assert max(z) - min(z) > 0.5
-    assert "Generated 3D coordinates" in ligand.notes[0]
-    assert ligand.smiles == canonical(flat)
+    assert "charge state for pH 7.4" in ligand.notes[0]
+    assert "Generated 3D coordinates" in ligand.notes[-1]
+    assert ligand.smiles == canonical("CC(=O)Oc1ccccc1C(=O)[O-]")
 
 
 def test_only_first_molecule_of_an_sdf_is_used(example: dict[str, Path]):
@@ -191,7 +195,7 @@ def test_empty_or_non_molecule_files_are_refused(fmt: str, text: str):
     assert caught.value.field == "ligand_file"
 
 
-@pytest.mark.parametrize("fmt", ["xyz", "pdb", "", "smi"])
+@pytest.mark.parametrize("fmt", ["xyz", "cif", "", "smi"])
 def test_unknown_format_is_unsupported(fmt: str):
     with pytest.raises(UnsupportedFileError) as caught:
         ligand_from_file("CCO\n", fmt)
@@ -205,3 +209,101 @@ def test_chemically_invalid_sdf_names_the_problem():
     with pytest.raises(InputError, match="valence") as caught:
         ligand_from_file("\n".join(lines) + "\n", "mol")
     assert caught.value.field == "ligand"
+
+
+# --- charge states, stereo, more formats (preparation issue) ---
+
+
+@pytest.mark.parametrize(
+    ("smiles", "ph", "expected"),
+    [
+        ("CC(=O)Oc1ccccc1C(=O)O", 7.4, "CC(=O)Oc1ccccc1C(=O)[O-]"),  # aspirin: carboxylate
+        ("CC(=O)Oc1ccccc1C(=O)O", 2.0, "CC(=O)Oc1ccccc1C(=O)O"),  # acid at pH 2
+        ("NCCCC", 7.4, "CCCC[NH3+]"),  # primary amine
+        # imatinib: one charge on the piperazine's N-methyl nitrogen, not two
+        (
+            "Cc1ccc(NC(=O)c2ccc(CN3CCN(C)CC3)cc2)cc1Nc1nccc(-c2cccnc2)n1",
+            7.4,
+            "Cc1ccc(NC(=O)c2ccc(CN3CC[NH+](C)CC3)cc2)cc1Nc1nccc(-c2cccnc2)n1",
+        ),
+        ("CC(=O)Oc1ccccc1C(=O)O", None, "CC(=O)Oc1ccccc1C(=O)O"),  # ph=None keeps
+    ],
+)
+def test_charge_state_is_set_for_the_ph(smiles: str, ph: float | None, expected: str):
+    ligand = ligand_from_smiles(smiles, ph=ph)
+    assert ligand.smiles == canonical(expected)
+    assert round_trip(ligand) == canonical(expected)
+    changed = canonical(expected) != canonical(smiles)
+    assert any("pH" in note for note in ligand.notes) == changed
+
+
+def test_charge_state_of_a_3d_file_keeps_its_coordinates():
+    neutral = Chem.AddHs(Chem.MolFromSmiles("CC(C)NCC(O)COc1ccccc1"))  # a beta-blocker amine
+    AllChem.EmbedMolecule(neutral, randomSeed=3)
+    ligand = ligand_from_file(Chem.MolToMolBlock(neutral), "sdf")
+    assert (
+        "[NH2+]" in ligand.smiles and Chem.GetFormalCharge(Chem.MolFromSmiles(ligand.smiles)) == 1
+    )
+    assert "net charge +1, was +0" in ligand.notes[0]
+    heavy = np.array(
+        [[a.x, a.y, a.z] for a in read_atoms(ligand.pdbqt, "ligand") if not a.is_hydrogen]
+    )
+    expected = Chem.RemoveHs(neutral).GetConformer().GetPositions().mean(axis=0)
+    assert np.allclose(heavy.mean(axis=0), expected, atol=0.01)
+
+
+def test_unspecified_stereo_is_flagged_by_default():
+    ligand = ligand_from_smiles("CC(O)C(=O)Nc1ccccc1")
+    assert ligand.isomers == []
+    assert "1 stereocentre with unspecified configuration" in ligand.notes[-1]
+    assert ligand.to_dict()["stereoisomers"] == []
+    specified = ligand_from_smiles("C[C@H](O)C(=O)Nc1ccccc1")
+    assert not any("stereo" in note for note in specified.notes)
+
+
+def test_unspecified_stereo_can_be_enumerated():
+    ligand = ligand_from_smiles("CC(F)C(Cl)C", stereo="enumerate", ph=None)
+    isomers = [ligand, *ligand.isomers]
+    assert len(isomers) == 4
+    assert len({isomer.smiles for isomer in isomers}) == 4
+    assert all("@" in isomer.smiles for isomer in isomers)
+    assert all(round_trip(isomer) == canonical(isomer.smiles) for isomer in isomers)
+    assert "enumerated 4 stereoisomers" in ligand.notes[-1]
+    assert ligand.to_dict()["stereoisomers"] == [isomer.smiles for isomer in isomers]
+
+
+def test_many_stereocentres_are_capped():
+    ligand = ligand_from_smiles("CC(F)C(Cl)C(Br)C(O)C", stereo="enumerate", ph=None)
+    assert 1 + len(ligand.isomers) == 8
+    assert "the first 8 of 16" in ligand.notes[-1]
+
+
+def test_multi_molecule_sdf_uses_the_first_and_says_how_many(example: dict[str, Path]):
+    folder = SHARED_DATA / "posebusters" / "1ia1"
+    text = (folder / "1ia1_ligands.sdf").read_text()
+    count = text.count("$$$$")
+    ligand = ligand_from_file(text, "sdf")
+    assert count > 1
+    assert f"holds {count} molecules; the first was used" in ligand.notes[0]
+
+
+def test_pdb_ligand_with_hydrogens_gets_its_bond_orders(example: dict[str, Path]):
+    crystal = Chem.MolFromMolBlock(example["ligand"].read_text(), removeHs=False)
+    pdb = Chem.MolToPDBBlock(Chem.AddHs(crystal, addCoords=True))
+    ligand = ligand_from_file(pdb, "pdb")
+    assert ligand.smiles == canonical(crystal)
+    assert "Bond orders were perceived" in ligand.notes[0]
+
+
+def test_pdb_ligand_without_hydrogens_is_refused(example: dict[str, Path]):
+    crystal = Chem.MolFromMolBlock(example["ligand"].read_text())
+    with pytest.raises(InputError, match="has no hydrogens") as caught:
+        ligand_from_file(Chem.MolToPDBBlock(crystal), "pdb")
+    assert caught.value.field == "ligand"
+
+
+def test_every_crystal_ligand_of_the_shared_data_prepares():
+    for path in sorted((SHARED_DATA / "posebusters").glob("*/*_ligand.sdf")):
+        ligand = ligand_from_file(path.read_text(), "sdf")
+        assert ligand.num_heavy_atoms > 5, path
+        assert "TORSDOF" in ligand.pdbqt

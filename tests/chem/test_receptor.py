@@ -7,15 +7,15 @@ import pytest
 
 from dockyard.chem import (
     RECEPTOR_FORMATS,
-    Box,
     PreparedReceptor,
     check_receptor,
     prepare_receptor,
 )
 from dockyard.chem.pdbqt import read_atoms
+from dockyard.chem.prep_options import PreparationOptions
 from dockyard.errors import InputError, UnsupportedFileError
 
-from .conftest import SHARED_DATA
+NO_HETERO = PreparationOptions(keep_hetero="none")
 
 
 def test_1iep_prepares_into_a_rigid_receptor(receptor_1iep: PreparedReceptor):
@@ -38,7 +38,10 @@ def test_prepared_pdbqt_passes_through_unchanged(receptor_1iep: PreparedReceptor
     assert again.pdbqt.split() == receptor_1iep.pdbqt.split()
     assert again.report["source_format"] == "pdbqt"
     assert again.report["atoms"] == receptor_1iep.report["atoms"]
-    assert again.report["warnings"] == []
+    assert again.report["warnings"] == [
+        "A PDBQT receptor is used as uploaded: no repair, no hydrogens."
+    ]
+    assert again.pdb.count("ATOM") == again.report["atoms"]
 
 
 def test_pdbqt_records_vina_rejects_are_dropped_with_a_warning(receptor_1iep):
@@ -71,31 +74,19 @@ def test_waters_and_ligands_left_in_a_pdb_are_removed_and_reported(example):
     assert report["hetero_groups_removed"] == ["STI A:901"]
     assert report["waters_removed"] == 2
     assert report["ions_kept"] == ["ZN A:904"]
+    assert report["hetero_groups_kept"] == ["ZN A:904 (ion)"]
     assert "Zn" in {atom.ad_type for atom in read_atoms(prepared.pdbqt, "receptor")}
-    assert report["residues"] == 275
-
-
-@pytest.mark.skipif(not SHARED_DATA.exists(), reason="shared data not available")
-def test_bad_residues_are_dropped_only_far_from_the_box():
-    """1IA1 has two residues no template matches, and its NADPH cofactor left in."""
-    folder = SHARED_DATA / "posebusters" / "1ia1"
-    pdb = (folder / "1ia1_protein_one_lig_removed.pdb").read_text()
-    with pytest.raises(InputError, match="SER A:104") as caught:
-        prepare_receptor(pdb, "pdb")
-    assert caught.value.field == "receptor"
-    assert "ASP A:105" in caught.value.message
-
-    box = Box.around_ligand((folder / "1ia1_ligand.sdf").read_text(), "sdf", padding=5)
-    report = prepare_receptor(pdb, "pdb", box=box).report
-    removed = report["residues_removed"]
-    assert len(removed) == 2
-    assert removed[0].startswith("ASP A:105: ") and removed[1].startswith("SER A:104: ")
-    assert sorted(report["hetero_groups_removed"]) == ["NDP A:193", "NDP B:195", "TQ3 A:194"]
-    assert report["hydrogens_added"] > 3000
-
-    near = Box(center=box.center, size=(126, 126, 126))
-    with pytest.raises(InputError, match="within 8 Å of the docking box"):
-        prepare_receptor(pdb, "pdb", box=near)
+    assert report["residues"] == 274
+    none = prepare_receptor(pdb + "\n".join(extra) + "\nEND\n", "pdb", options=NO_HETERO)
+    assert none.report["ions_kept"] == [] and "ZN A:904" in none.report["hetero_groups_removed"]
+    waters = prepare_receptor(
+        pdb + "\n".join(extra) + "\nEND\n",
+        "pdb",
+        options=PreparationOptions(keep_waters="A:903"),
+    )
+    assert waters.report["waters_removed"] == 1
+    assert "HOH A:903 (water)" in waters.report["hetero_groups_kept"]
+    assert "HOH A 903" in waters.pdbqt and "HOH A 902" not in waters.pdbqt
 
 
 GOOD_ATOM = "ATOM      1  N   MET A 225      19.353  41.547  -3.887  1.00 72.26           N"
@@ -144,9 +135,9 @@ def test_receptor_pdbqt_with_bad_atom_lines_is_refused(receptor_1iep, change, me
     assert caught.value.field == "receptor"
 
 
-@pytest.mark.parametrize("fmt", ["ent", "cif", "sdf", ""])
+@pytest.mark.parametrize("fmt", ["ent", "mol2", "sdf", ""])
 def test_unknown_receptor_format_is_unsupported(example, fmt: str):
     with pytest.raises(UnsupportedFileError) as caught:
         check_receptor(example["receptor"].read_text(), fmt)
     assert caught.value.field == "receptor"
-    assert RECEPTOR_FORMATS == ("pdb", "pdbqt")
+    assert RECEPTOR_FORMATS == ("pdb", "cif", "mmcif", "pdbqt")

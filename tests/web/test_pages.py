@@ -181,7 +181,7 @@ def test_submit_form_has_a_labelled_field_for_every_api_field(client):
     for control in controls:
         assert control["id"] in labelled, control
     assert fields["receptor"]["type"] == "file"
-    assert fields["ligand"]["accept"] == ".sdf,.mol,.mol2,.pdbqt"
+    assert fields["ligand"]["accept"] == ",".join(f".{fmt}" for fmt in LIGAND_FORMATS)
     assert page.one("option", value="vinardo") is not None
 
 
@@ -298,7 +298,7 @@ def test_running_job_page_shows_progress_and_can_be_cancelled(client):
     assert "40%" in page.html
     assert "hidden" not in page.one("button", id="cancel-button")
     assert page.one("button", id="delete-button") is not None
-    assert "hidden" in page.one("section", id="results")
+    assert "hidden" in page.one("div", id="results")
     assert re.search(r"1 min 1\d s", page.html)
 
 
@@ -315,11 +315,11 @@ def test_completed_job_page_shows_scores_downloads_report_and_provenance(client)
     job_id = make_job(client, "benzamide", **completed_state())
     page = get_page(client, f"/jobs/{job_id}")
     assert "hidden" in page.one("button", id="cancel-button")
-    assert "hidden" not in page.one("section", id="results")
+    assert "hidden" not in page.one("div", id="results")
     for filename in DOWNLOADS:
         assert page.one("a", href=f"/api/jobs/{job_id}/{filename}") is not None
     rows = page.html.split('id="pose-rows"')[1].split("</tbody>")[0]
-    assert rows.count("<tr>") == 2
+    assert rows.count("<tr data-rank=") == 2
     for value in ("-6.123", "-6.900", "-0.400", "1.250", "2.500"):
         assert value in rows
     assert "hidden" not in page.one("section", id="receptor-report")
@@ -337,7 +337,7 @@ def test_failed_job_page_shows_the_error(client):
     assert "hidden" not in page.one("div", id="job-error")
     assert "The ligand has no atoms Vina can type (Sn)." in page.html
     assert "badge badge-failed" in page.html
-    assert "hidden" in page.one("section", id="results")
+    assert "hidden" in page.one("div", id="results")
 
 
 def test_a_missing_job_is_an_html_404_page(client):
@@ -383,3 +383,111 @@ def test_parameters_of_a_box_around_a_reference_ligand():
         ("SMILES", "CCO"),
         ("Box", "around the reference ligand, 4 Å padding"),
     ]
+
+
+# -- viewer, command line, clone, depictions -------------------------------------------------
+
+
+def store_files(client: TestClient, job_id: int, *names: str) -> None:
+    """Stores files by name for a job made with make_job (as a submission would)."""
+    from dockyard.jobs.models import JobFile
+
+    with client.app.state.store.session() as session, session.begin():
+        for name in names:
+            session.add(JobFile(job_id=job_id, name=name, role="input", content=b"x", size=1))
+
+
+def test_job_page_gives_the_viewer_its_receptor_poses_and_box(client):
+    job_id = make_job(client, "benzamide", **completed_state())
+    store_files(client, job_id, "receptor.pdb", "receptor.pdbqt", "poses.sdf")
+    page = get_page(client, f"/jobs/{job_id}")
+    viewer = json.loads(page.one("div", id="viewer")["data-viewer"])
+    assert viewer["receptor"] == {"url": f"/api/jobs/{job_id}/receptor.pdbqt", "format": "pdbqt"}
+    assert viewer["poses"] == {"url": f"/api/jobs/{job_id}/poses.sdf", "format": "sdf"}
+    assert viewer["box"] == PARAMS["box"]
+    assert viewer["reference"] is None
+    buttons = page.find("button", **{"class": "pose-button"})
+    assert [button["data-rank"] for button in buttons] == ["1", "2"]
+    assert buttons[0]["aria-pressed"] == "true"
+    assert page.one("canvas", id="score-chart") is not None
+    kinds = dict(json.loads(page.one("section", id="interactions")["data-kinds"]))
+    assert kinds["hydrogen_bond"] == "Hydrogen bond"
+
+
+def test_a_running_job_shows_its_input_receptor_and_no_poses_yet(client):
+    job_id = make_job(client, **running_state())
+    store_files(client, job_id, "receptor.pdb")
+    viewer = json.loads(get_page(client, f"/jobs/{job_id}").one("div", id="viewer")["data-viewer"])
+    assert viewer["receptor"] == {"url": f"/api/jobs/{job_id}/receptor.pdb", "format": "pdb"}
+    assert viewer["poses"] is None
+
+
+def test_job_page_shows_the_same_docking_as_a_command_line(client):
+    page = get_page(client, f"/jobs/{make_job(client, **completed_state())}")
+    command = page.html.split('id="command-line"')[1].split("</code>")[0]
+    assert (
+        "dockyard dock --receptor 1iep_receptorH.pdb --smiles &#39;NC(=O)c1ccccc1&#39; "
+        "--center 15.19 53.903 16.917 --size 20 20 22.5 --exhaustiveness 8 --num-poses 9 "
+        "--energy-range 3 --seed 1234 --scoring vina --out poses.sdf"
+    ) in command
+
+
+def test_command_line_of_a_box_around_a_reference_ligand():
+    params = {
+        **PARAMS,
+        "ligand": {"source": "file", "filename": "my ligand.sdf", "smiles": "CCO"},
+        "box_source": "reference_ligand",
+        "padding": 5.0,
+    }
+    command = pages.command_line(params, ["receptor.pdb", "reference_ligand.mol2"])
+    assert "--ligand 'my ligand.sdf'" in command
+    assert "--autobox-ligand reference_ligand.mol2 --padding 5" in command
+    assert "--center" not in command
+
+
+def test_a_job_is_cloned_into_the_form_with_its_values_and_files(client):
+    params = {
+        **PARAMS,
+        "ligand": {"source": "file", "filename": "lig.sdf", "smiles": "CCO"},
+        "scoring": "vinardo",
+    }
+    store = client.app.state.store
+    job_id = store.create_job(kind="dock", name="to clone", params=params).id
+    store_files(client, job_id, "receptor.pdb", "ligand_input.sdf", "ligand.pdbqt")
+    job_page = get_page(client, f"/jobs/{job_id}")
+    assert job_page.one("a", id="clone-button")["href"] == f"/?clone={job_id}"
+
+    page = get_page(client, f"/?clone={job_id}")
+    assert page.one("input", name="center_y")["value"] == "53.903"
+    assert page.one("input", name="size_z")["value"] == "22.5"
+    assert page.one("input", name="seed")["value"] == "1234"
+    assert page.one("input", name="name")["value"] == "to clone"
+    assert page.one("input", name="smiles")["value"] == ""
+    assert "selected" in page.one("option", value="vinardo")
+    prefill = json.loads(page.one("form", id="submit-form")["data-prefill"])
+    assert prefill["files"] == {
+        "receptor": {"url": f"/api/jobs/{job_id}/receptor.pdb", "filename": "1iep_receptorH.pdb"},
+        "ligand": {"url": f"/api/jobs/{job_id}/ligand_input.sdf", "filename": "lig.sdf"},
+    }
+    assert prefill["box_mode"] == "explicit"
+
+
+def test_cloning_a_missing_job_is_a_404_page(client):
+    page = get_page(client, "/?clone=999", status=404)
+    assert "There is no job 999." in page.html
+
+
+def test_job_list_and_page_draw_the_ligand(client):
+    job_id = make_job(client, "benzamide", **completed_state())
+    url = "/api/depict.svg?smiles=NC%28%3DO%29c1ccccc1"
+    row_image = get_page(client, "/jobs").one("img", **{"class": "depiction"})
+    assert row_image["src"] == f"{url}&width=120&height=72"
+    job_image = get_page(client, f"/jobs/{job_id}").one("img", width="240")
+    assert job_image["src"] == f"{url}&width=240&height=180"
+    assert client.get(job_image["src"]).headers["content-type"].startswith("image/svg+xml")
+
+
+def test_vendored_libraries_are_served():
+    static = Path(pages.__file__).parent / "static" / "vendor"
+    for name in ("3Dmol.es6-min.js", "chart.umd.min.js"):
+        assert (static / name).stat().st_size > 100_000, f"run scripts/assets.sh ({name})"

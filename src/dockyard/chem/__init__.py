@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from dockyard.chem.box import BOX_FIELDS, MAX_BOX_SIDE, REFERENCE_FORMATS, Box
 from dockyard.chem.examples import example_box, example_paths
 from dockyard.chem.options import SCORING_FUNCTIONS, DockingOptions
+from dockyard.chem.prep_options import PreparationOptions
 from dockyard.chem.versions import versions
 
 if TYPE_CHECKING:
@@ -24,7 +25,9 @@ if TYPE_CHECKING:
         ligand_from_smiles,
         read_reference_coordinates,
     )
+    from dockyard.chem.pockets import Pocket, find_pockets
     from dockyard.chem.poses import Pose
+    from dockyard.chem.preparation import InputFile, Preflight, PreflightRequest, preflight
     from dockyard.chem.receptor import (
         RECEPTOR_FORMATS,
         PreparedReceptor,
@@ -42,7 +45,13 @@ _LAZY = {
     "ligand_from_file": "ligand",
     "ligand_from_smiles": "ligand",
     "read_reference_coordinates": "ligand",
+    "Pocket": "pockets",
+    "find_pockets": "pockets",
     "Pose": "poses",
+    "InputFile": "preparation",
+    "Preflight": "preparation",
+    "PreflightRequest": "preparation",
+    "preflight": "preparation",
     "RECEPTOR_FORMATS": "receptor",
     "PreparedReceptor": "receptor",
     "check_receptor": "receptor",
@@ -60,7 +69,12 @@ __all__ = [
     "Docker",
     "DockingOptions",
     "DockingResult",
+    "InputFile",
+    "Pocket",
     "Pose",
+    "Preflight",
+    "PreflightRequest",
+    "PreparationOptions",
     "PreparedLigand",
     "PreparedReceptor",
     "StageCallback",
@@ -68,8 +82,10 @@ __all__ = [
     "dock",
     "example_box",
     "example_paths",
+    "find_pockets",
     "ligand_from_file",
     "ligand_from_smiles",
+    "preflight",
     "prepare_receptor",
     "read_reference_coordinates",
     "versions",

@@ -8,7 +8,7 @@ This module imports no science packages, so the web process can validate boxes c
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from dockyard.chem._fields import is_blank, to_float
@@ -27,6 +27,13 @@ MAX_PADDING = 30.0
 """Largest padding in Å added around a reference ligand on each side."""
 
 DEFAULT_PADDING = 4.0
+
+BLIND_PADDING = 4.0
+"""Å added around the whole protein for blind docking."""
+
+OPTIMAL_SIZE_PER_RG = 2.857
+"""Feinstein & Brylinski (2015): docking is most accurate with a cubic box of side
+2.857 x the ligand's radius of gyration; a box much smaller than that cramps the search."""
 
 BOX_FIELDS = ("center_x", "center_y", "center_z", "size_x", "size_y", "size_z")
 
@@ -88,23 +95,90 @@ class Box:
         """The box around a reference ligand's heavy atoms, ``padding`` Å wider on every side."""
         from dockyard.chem.ligand import read_reference_coordinates
 
-        pad = DEFAULT_PADDING if is_blank(padding) else to_float(padding, "padding")
-        if not 0 < pad <= MAX_PADDING:
-            raise InputError(
-                f"padding must be more than 0 and at most {MAX_PADDING:g} Å, got {pad:g}.",
-                field="padding",
-            )
+        pad = _padding(padding)
         coords = read_reference_coordinates(ligand_text, fmt)
-        low, high = coords.min(axis=0), coords.max(axis=0)
-        size = tuple(float(side) + 2 * pad for side in high - low)
+        return cls.around_points(
+            coords, pad, "reference_ligand", "upload only the ligand, not a complex"
+        )
+
+    @classmethod
+    def around_points(
+        cls, coords: Sequence[Sequence[float]], padding: float, field: str, advice: str = ""
+    ) -> Box:
+        """The box around points (n by 3), ``padding`` Å wider on every side."""
+        points = [tuple(float(v) for v in point) for point in coords]
+        if not points:
+            raise InputError(f"No atoms to put a box around ({field}).", field=field)
+        low = [min(point[axis] for point in points) for axis in range(3)]
+        high = [max(point[axis] for point in points) for axis in range(3)]
+        size = tuple(h - lo + 2 * padding for lo, h in zip(low, high, strict=True))
         if max(size) > MAX_BOX_SIDE:
             raise InputError(
-                f"The box around the reference ligand would be {max(size):.0f} Å wide, more "
-                f"than the {MAX_BOX_SIDE:g} Å allowed; upload only the ligand, not a complex.",
-                field="reference_ligand",
+                f"The box around the {field.replace('_', ' ')} would be {max(size):.0f} Å "
+                f"wide, more than the {MAX_BOX_SIDE:g} Å allowed"
+                f"{'; ' + advice if advice else ''}.",
+                field=field,
             )
-        center = tuple(float(c) for c in (low + high) / 2)
+        center = tuple((lo + h) / 2 for lo, h in zip(low, high, strict=True))
         return cls(center=center, size=size)
+
+    @classmethod
+    def around_residues(
+        cls,
+        receptor_text: str,
+        fmt: str,
+        residues: str | Sequence[str],
+        padding: float | str | None = DEFAULT_PADDING,
+    ) -> Box:
+        """The box around receptor residues given as ``A:286``, ``A:GLU:286`` or ``GLU A:286``."""
+        from dockyard.chem.structure import residue_coordinates
+
+        pad = _padding(padding)
+        coords = residue_coordinates(receptor_text, fmt, residues, "box_residues")
+        return cls.around_points(coords, pad, "box_residues", "name fewer residues")
+
+    @classmethod
+    def around_protein(
+        cls, receptor_text: str, fmt: str, padding: float | str | None = BLIND_PADDING
+    ) -> Box:
+        """Blind docking: the box around every polymer atom of the receptor."""
+        from dockyard.chem.structure import residue_coordinates
+
+        pad = _padding(padding)
+        coords = residue_coordinates(receptor_text, fmt, None, "blind")
+        return cls.around_points(
+            coords, pad, "blind", "the protein is too large for blind docking: choose a pocket"
+        )
+
+    def distance_to(self, coords: Sequence[Sequence[float]]) -> float:
+        """Å from the box to the nearest of the points (0 if one is inside)."""
+        best = math.inf
+        for point in coords:
+            outside = [
+                max(abs(float(point[axis]) - self.center[axis]) - self.size[axis] / 2, 0.0)
+                for axis in range(3)
+            ]
+            best = min(best, math.hypot(*outside))
+        return best
+
+    def fit_warnings(self, ligand_coords: Sequence[Sequence[float]]) -> list[str]:
+        """A warning if the box is smaller than the ligand needs (2.857 x its radius of
+        gyration per side, Feinstein & Brylinski 2015) or narrower than the ligand itself."""
+        points = [tuple(float(v) for v in point) for point in ligand_coords]
+        if len(points) < 2:
+            return []
+        centre = [sum(p[axis] for p in points) / len(points) for axis in range(3)]
+        gyration = math.sqrt(sum(math.dist(p, centre) ** 2 for p in points) / len(points))
+        length = max(math.dist(p, q) for p in points for q in points)
+        needed = OPTIMAL_SIZE_PER_RG * gyration
+        smallest = min(self.size)
+        if smallest >= needed and smallest >= length * 0.8:
+            return []
+        return [
+            f"The box ({smallest:.1f} Å on its smallest side) is small for this ligand "
+            f"({length:.1f} Å long, radius of gyration {gyration:.1f} Å): Vina finds poses "
+            f"best with sides of at least {needed:.1f} Å. Enlarge the box or its padding."
+        ]
 
     def to_dict(self) -> dict[str, float]:
         return dict(zip(BOX_FIELDS, (*self.center, *self.size), strict=True))
@@ -127,6 +201,16 @@ class Box:
             f"({self.volume:,.0f} Å³): docking is slower and may miss the best pose unless "
             "exhaustiveness is raised or the box is narrowed to the binding site."
         ]
+
+
+def _padding(padding: float | str | None) -> float:
+    pad = DEFAULT_PADDING if is_blank(padding) else to_float(padding, "padding")
+    if not 0 < pad <= MAX_PADDING:
+        raise InputError(
+            f"padding must be more than 0 and at most {MAX_PADDING:g} Å, got {pad:g}.",
+            field="padding",
+        )
+    return pad
 
 
 def _triple(values: object, name: str) -> tuple[float, float, float]:

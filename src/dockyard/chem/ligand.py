@@ -1,8 +1,11 @@
 """Ligand preparation: SMILES or a molecule file in, a Vina-ready PDBQT out.
 
-Molecules go through RDKit (parsing, hydrogens, 3D coordinates when missing) and Meeko
-(atom typing, torsion tree). Meeko writes the SMILES and atom mapping into the PDBQT
-remarks, which is what lets docked poses come back out with their bond orders.
+Molecules go through RDKit and Meeko: largest fragment kept (salts and solvents stripped),
+elements Vina cannot type refused naming the atom, the charge state for the pH set by
+Dimorphite-DL, unspecified stereocentres flagged or enumerated, 3D coordinates from ETKDG
+with a force-field clean-up when the input has none, and Meeko's atom typing and torsion
+tree (macrocycles made flexible as Meeko does). Meeko writes the SMILES and atom mapping into
+the PDBQT remarks, which is what lets docked poses come back out with their bond orders.
 """
 
 from __future__ import annotations
@@ -14,19 +17,23 @@ import gemmi
 import numpy as np
 from meeko import MoleculePreparation, PDBQTMolecule, PDBQTWriterLegacy
 from rdkit import Chem
-from rdkit.Chem import AllChem
+from rdkit.Chem import AllChem, rdDetermineBonds
+from rdkit.Chem.EnumerateStereoisomers import EnumerateStereoisomers, StereoEnumerationOptions
 from rdkit.rdBase import BlockLogs
 from vina import Vina
 
 from dockyard.chem import pdbqt
 from dockyard.chem._fields import file_format
 from dockyard.chem.box import REFERENCE_FORMATS
+from dockyard.chem.prep_options import DEFAULT_PH, MAX_STEREOISOMERS
+from dockyard.chem.protonation import protonate_ligand
 from dockyard.errors import InputError
 
-LIGAND_FORMATS = ("sdf", "mol", "mol2", "pdbqt")
+LIGAND_FORMATS = ("sdf", "mol", "mol2", "pdb", "pdbqt")
 
-LIGAND_ELEMENTS = frozenset({"H", "B", "C", "N", "O", "F", "Si", "P", "S", "Cl", "Br", "I"})
-"""Elements Meeko can type for Vina; anything else (metals, Se, Sn …) fails later anyway."""
+LIGAND_ELEMENTS = frozenset({"H", "C", "N", "O", "F", "Si", "P", "S", "Cl", "Br", "I"})
+"""Elements Vina can type in a ligand. Boron, arsenic, selenium, metals … are refused:
+Vina 1.2 stops on them ("Atom type B is not a valid AutoDock type")."""
 
 MAX_HEAVY_ATOMS = 200
 """Beyond this a "ligand" is almost always a protein or complex uploaded by mistake."""
@@ -42,12 +49,33 @@ class PreparedLigand:
     num_heavy_atoms: int
     notes: list[str] = field(default_factory=list)
     """What preparation changed, e.g. salts removed or coordinates generated."""
+    isomers: list[PreparedLigand] = field(default_factory=list)
+    """The other stereoisomers, when unspecified stereocentres were enumerated."""
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "name": self.name,
+            "smiles": self.smiles,
+            "num_heavy_atoms": self.num_heavy_atoms,
+            "notes": list(self.notes),
+            "stereoisomers": [self.smiles, *(isomer.smiles for isomer in self.isomers)]
+            if self.isomers
+            else [],
+        }
 
 
 def ligand_from_smiles(
-    smiles: str, name: str | None = None, seed: int = DEFAULT_SEED
+    smiles: str,
+    name: str | None = None,
+    seed: int = DEFAULT_SEED,
+    ph: float | None = DEFAULT_PH,
+    stereo: str = "flag",
 ) -> PreparedLigand:
-    """Prepare a ligand from SMILES (a trailing name, as in .smi files, is allowed)."""
+    """Prepare a ligand from SMILES (a trailing name, as in .smi files, is allowed).
+
+    ``ph=None`` keeps the charges as written; ``stereo="enumerate"`` prepares every
+    stereoisomer of unspecified centres (the others in ``.isomers``).
+    """
     text, _, title = " ".join((smiles or "").split()).partition(" ")
     if not text:
         raise InputError(
@@ -63,21 +91,69 @@ def ligand_from_smiles(
                 f"smiles {text!r} is not a valid molecule: {_sanitize_problem(raw)}.",
                 field="smiles",
             )
-    return _prepare(mol, name or title or text, "smiles", seed, expect_3d=False)
+    return _prepare(mol, name or title or text, "smiles", seed, False, ph, stereo)
 
 
 def ligand_from_file(
-    text: str, fmt: str, name: str | None = None, field: str = "ligand"
+    text: str,
+    fmt: str,
+    name: str | None = None,
+    field: str = "ligand",
+    ph: float | None = DEFAULT_PH,
+    stereo: str = "flag",
 ) -> PreparedLigand:
-    """Prepare the first molecule of an SDF, MOL, MOL2 or PDBQT file."""
+    """Prepare the first molecule of an SDF, MOL, MOL2, PDB or PDBQT file.
+
+    A PDBQT is used as it is (already typed). See :func:`ligand_from_smiles` for the rest.
+    """
     kind = file_format(fmt, LIGAND_FORMATS, field)
     if not text or not text.strip():
         raise InputError(f"The {field} file is empty.", field=field)
     if kind == "pdbqt":
         return _ligand_from_pdbqt(text, name, field)
-    mol = _read_molecule(text, kind, field)
+    notes = []
+    if kind == "pdb":
+        mol = _read_pdb_ligand(text, field)
+        notes.append("Bond orders were perceived from the PDB geometry and its hydrogens.")
+    else:
+        mol = _read_molecule(text, kind, field)
+        count = count_molecules(text, kind)
+        if count > 1:
+            notes.append(
+                f"The file holds {count} molecules; the first was used (dock many at once "
+                "with a screening job)."
+            )
     title = mol.GetProp("_Name").strip() if mol.HasProp("_Name") else ""
-    return _prepare(mol, name or title or "ligand", field, DEFAULT_SEED, expect_3d=True)
+    ligand = _prepare(mol, name or title or "ligand", field, DEFAULT_SEED, True, ph, stereo)
+    ligand.notes[:0] = notes
+    return ligand
+
+
+def count_molecules(text: str, kind: str) -> int:
+    """How many molecules an SDF or MOL2 text holds."""
+    if kind == "mol2":
+        return max(1, text.count("@<TRIPOS>MOLECULE"))
+    if kind == "sdf":
+        blocks = re.split(r"^\$\$\$\$[^\n]*\n?", text, flags=re.MULTILINE)
+        return max(1, sum(1 for block in blocks if block.strip()))
+    return 1
+
+
+def read_ligand_molecules(text: str, fmt: str, field: str = "ligand") -> list[Chem.Mol]:
+    """Every molecule of an SDF or MOL2 file (unsanitizable ones as None), for screening."""
+    kind = file_format(fmt, LIGAND_FORMATS, field)
+    if kind == "sdf":
+        supplier = Chem.SDMolSupplier()
+        supplier.SetData(text, sanitize=True, removeHs=False)
+        with BlockLogs():
+            return list(supplier)
+    if kind == "mol2":
+        blocks = re.split(r"(?=^@<TRIPOS>MOLECULE)", text, flags=re.MULTILINE)
+        with BlockLogs():
+            return [
+                Chem.MolFromMol2Block(block, removeHs=False) for block in blocks if block.strip()
+            ]
+    return [_read_molecule(text, kind, field)]
 
 
 def read_reference_coordinates(text: str, fmt: str) -> np.ndarray:
@@ -147,6 +223,39 @@ def _parse_molecule(text: str, kind: str, sanitize: bool) -> Chem.Mol | None:
     return Chem.MolFromMolBlock(block, sanitize=sanitize, removeHs=False)
 
 
+def _read_pdb_ligand(text: str, field_name: str) -> Chem.Mol:
+    """A ligand from PDB atoms: bonds from distances, bond orders from the hydrogens."""
+    with BlockLogs():
+        mol = Chem.MolFromPDBBlock(text, sanitize=False, removeHs=False, proximityBonding=True)
+    if mol is None or mol.GetNumAtoms() == 0:
+        raise InputError(
+            f"No molecule could be read from the {field_name} file (is it really PDB?).",
+            field=field_name,
+        )
+    if not any(atom.GetAtomicNum() == 1 for atom in mol.GetAtoms()):
+        raise InputError(
+            f"The {field_name} PDB file has no hydrogens, so its bond orders cannot be "
+            "known (a PDB file does not store them); upload it as SDF or MOL2, or give its "
+            "SMILES.",
+            field=field_name,
+        )
+    _check_elements(mol, field_name)
+    for charge in (0, 1, -1, 2, -2):
+        candidate = Chem.Mol(mol)
+        try:
+            with BlockLogs():
+                rdDetermineBonds.DetermineBondOrders(candidate, charge=charge)
+                Chem.SanitizeMol(candidate)
+        except (ValueError, RuntimeError):
+            continue
+        return candidate
+    raise InputError(
+        f"The bond orders of the {field_name} PDB file could not be worked out from its "
+        "geometry and hydrogens; upload it as SDF or MOL2, or give its SMILES.",
+        field=field_name,
+    )
+
+
 def _sanitize_problem(mol: Chem.Mol) -> str:
     try:
         Chem.SanitizeMol(mol)
@@ -174,9 +283,15 @@ def _pdb_heavy_coordinates(text: str) -> list[tuple[float, float, float]]:
 
 
 def _prepare(
-    mol: Chem.Mol, name: str, field_name: str, seed: int, *, expect_3d: bool
+    mol: Chem.Mol,
+    name: str,
+    field_name: str,
+    seed: int,
+    expect_3d: bool,
+    ph: float | None = DEFAULT_PH,
+    stereo: str = "flag",
 ) -> PreparedLigand:
-    """Largest fragment, element check, 3D coordinates with hydrogens, then Meeko."""
+    """Largest fragment, elements, charge state, stereo, 3D coordinates, then Meeko."""
     notes: list[str] = []
     fragments = Chem.GetMolFrags(mol, asMols=True, sanitizeFrags=False)
     if len(fragments) > 1:
@@ -193,20 +308,71 @@ def _prepare(
             "docking ligand can have; is it a protein or a complex?",
             field=field_name,
         )
-    if _has_3d_coordinates(mol):
-        mol = Chem.AddHs(mol, addCoords=True)
-    else:
-        mol = _embed(mol, field_name, seed)
-        if expect_3d:
-            notes.append("Generated 3D coordinates (RDKit ETKDG) because the file had none.")
-    pdbqt_text = _meeko_pdbqt(mol, field_name)
-    return PreparedLigand(
-        name=name,
-        pdbqt=pdbqt_text,
-        smiles=Chem.MolToSmiles(Chem.RemoveHs(mol)),
-        num_heavy_atoms=heavy,
-        notes=notes,
+    has_3d = _has_3d_coordinates(mol)
+    mol, note = protonate_ligand(mol, ph)
+    if note:
+        notes.append(note)
+    variants = [mol]
+    if not has_3d:
+        variants, note = _stereo_variants(mol, stereo)
+        if note:
+            notes.append(note)
+    prepared = []
+    for variant in variants:
+        ready = Chem.AddHs(variant, addCoords=True) if has_3d else _embed(variant, field_name, seed)
+        prepared.append(
+            PreparedLigand(
+                name=name,
+                pdbqt=_meeko_pdbqt(ready, field_name),
+                smiles=Chem.MolToSmiles(Chem.RemoveHs(ready)),
+                num_heavy_atoms=heavy,
+                notes=list(notes),
+            )
+        )
+    if not has_3d and expect_3d:
+        prepared[0].notes.append(
+            "Generated 3D coordinates (RDKit ETKDG) because the file had none."
+        )
+    first = prepared[0]
+    first.isomers = prepared[1:]
+    return first
+
+
+def _stereo_variants(mol: Chem.Mol, stereo: str) -> tuple[list[Chem.Mol], str | None]:
+    """The molecule, or its stereoisomers, and a note about unspecified stereo."""
+    with BlockLogs():
+        unspecified = [
+            info
+            for info in Chem.FindPotentialStereo(Chem.RemoveHs(mol))
+            if info.specified == Chem.StereoSpecified.Unspecified
+        ]
+    if not unspecified:
+        return [mol], None
+    centres = sum(info.type == Chem.StereoType.Atom_Tetrahedral for info in unspecified)
+    bonds = len(unspecified) - centres
+    what = " and ".join(
+        part
+        for part in (
+            f"{centres} stereocentre{'s' if centres != 1 else ''}" if centres else "",
+            f"{bonds} double bond{'s' if bonds != 1 else ''}" if bonds else "",
+        )
+        if part
     )
+    if stereo != "enumerate":
+        return [mol], (
+            f"{what} with unspecified configuration: one configuration was embedded at "
+            "random. Specify it in the SMILES, or choose stereo=enumerate to dock every "
+            "stereoisomer."
+        )
+    options = StereoEnumerationOptions(
+        onlyUnassigned=True, maxIsomers=MAX_STEREOISOMERS, unique=True, rand=None
+    )
+    with BlockLogs():
+        isomers = list(EnumerateStereoisomers(Chem.RemoveHs(mol), options=options))
+    total = 2 ** len(unspecified)
+    more = f" (the first {len(isomers)} of {total})" if total > len(isomers) else ""
+    smiles = ", ".join(Chem.MolToSmiles(isomer) for isomer in isomers)
+    return isomers, f"{what} unspecified: enumerated {len(isomers)} stereoisomers{more}: {smiles}."
 
 
 def _check_elements(mol: Chem.Mol, field_name: str) -> None:
@@ -215,8 +381,8 @@ def _check_elements(mol: Chem.Mol, field_name: str) -> None:
         if symbol not in LIGAND_ELEMENTS:
             allowed = ", ".join(sorted(LIGAND_ELEMENTS))
             raise InputError(
-                f"The {field_name} contains {symbol} (atom {atom.GetIdx() + 1}), which Vina "
-                f"cannot dock; supported elements are {allowed}.",
+                f"The {field_name} contains {symbol} (atom {atom.GetIdx() + 1}), an element "
+                f"Vina cannot type; supported elements are {allowed}.",
                 field=field_name,
             )
 

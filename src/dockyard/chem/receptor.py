@@ -1,16 +1,25 @@
-"""Receptor checking and preparation: PDB or PDBQT in, a rigid Vina receptor PDBQT out.
+"""Receptor checking and preparation: PDB, mmCIF or PDBQT in, a rigid Vina receptor PDBQT out.
 
-Real PDB files trip Meeko up in predictable ways, so a PDB goes through gemmi first:
-the first model only, first alternate conformations, no waters, no hetero groups
-(ligands, cofactors, buffer molecules) except metal ions Vina knows, MSE read as MET.
-Residues that still match no Meeko template (missing or distorted atoms) are left out
-only when they lie beyond Vina's 8 Å interaction cut-off from the box, where they cannot
-change a score; anywhere else the error names them. Every change lands in the report.
+A PDB or mmCIF file goes through these steps, each recorded in the preparation report:
+
+1. clean-up (:mod:`structure`): first model, one alternate location, waters and hetero
+   groups removed or kept as the options say, modified residues read as their parents;
+2. for a very large receptor with a box, residues far from the box are left out (Vina
+   ignores every atom more than 8 Å from it);
+3. repair (:mod:`repair`): distorted side chains and missing heavy atoms rebuilt by PDBFixer;
+4. protonation (:mod:`protonation`): residue states for the pH, histidines by hydrogen bonds;
+5. Meeko types the polymer and adds its hydrogens from its residue templates; a residue
+   that still matches no template is left out if it lies beyond Vina's 8 Å cut-off from the
+   box, and is an error naming it otherwise;
+6. kept metals, waters and cofactors are typed (:mod:`hetero`) and appended.
+
+The result is the receptor PDBQT for Vina and a PDB with hydrogens for a 3D viewer.
 """
 
 from __future__ import annotations
 
 import contextlib
+import copy
 import functools
 import io
 import re
@@ -18,24 +27,45 @@ from dataclasses import dataclass, field
 
 import gemmi
 import numpy as np
-from meeko import MoleculePreparation, PDBQTWriterLegacy, Polymer, ResidueChemTemplates
+from meeko import MoleculePreparation, PDBQTWriterLegacy, Polymer
 
 from dockyard.chem import pdbqt
 from dockyard.chem._fields import file_format
 from dockyard.chem.box import Box
+from dockyard.chem.hetero import type_groups
+from dockyard.chem.prep_options import PreparationOptions
+from dockyard.chem.protonation import assign_residue_states
+from dockyard.chem.repair import find_distortions, repair
+from dockyard.chem.structure import (
+    FIELD,
+    VINA_METALS,
+    Cleanup,
+    clean,
+    is_biopolymer,
+    key,
+    label,
+    read_structure,
+)
+from dockyard.chem.templates import chem_templates, template_names
 from dockyard.errors import DockingError, InputError
 
-RECEPTOR_FORMATS = ("pdb", "pdbqt")
+RECEPTOR_FORMATS = ("pdb", "cif", "mmcif", "pdbqt")
 
-KEPT_IONS = frozenset({"MG", "MN", "ZN", "CA", "FE", "CU"})
-"""Metal ions kept in the receptor: Meeko has templates for them and Vina types them."""
+KEPT_IONS = frozenset(VINA_METALS)
+"""Metal ions kept in the receptor by default: Vina types them."""
 
 VINA_CUTOFF = 8.0
 """Å: Vina ignores receptor atoms farther than this from every grid point of the box."""
 
+CROP_ABOVE = 1500
+"""Residues: a receptor larger than this is cut down to the box's surroundings when a box
+is given, so that preparing a large complex takes seconds, not minutes."""
+CROP_MARGIN = 16.0
+"""Å around the box kept when cropping: twice Vina's cut-off."""
+
 _PDBQT_FLEX_TAGS = ("ROOT", "ENDROOT", "BRANCH", "ENDBRANCH", "TORSDOF", "BEGIN_RES", "END_RES")
 _PDBQT_KEPT_TAGS = ("REMARK", "TER", "WARNING")
-_FIELD = "receptor"
+_PDBQT_ELEMENTS = {"A": "C", "NA": "N", "OA": "O", "SA": "S", "HD": "H"}
 
 
 @dataclass
@@ -43,79 +73,64 @@ class PreparedReceptor:
     pdbqt: str
     report: dict = field(default_factory=dict)
     """What preparation did, JSON-able: counts, what was removed or repaired, warnings."""
+    pdb: str = ""
+    """The prepared receptor with its hydrogens, as PDB, for a 3D viewer."""
 
 
 def check_receptor(text: str, fmt: str) -> None:
-    """Cheap validation at submit time; the full preparation happens on a worker."""
-    kind = file_format(fmt, RECEPTOR_FORMATS, _FIELD)
-    if kind == "pdb":
-        _read_pdb(text)
-    else:
+    """Cheap validation: the file reads and holds a polymer. Preparation does the rest."""
+    kind = _kind(fmt)
+    if kind == "pdbqt":
         _read_pdbqt(text)
+    else:
+        read_structure(text, kind)
 
 
-def prepare_receptor(text: str, fmt: str, box: Box | None = None) -> PreparedReceptor:
-    """A rigid receptor PDBQT for Vina; ``box`` lets residues far from it be left out."""
-    kind = file_format(fmt, RECEPTOR_FORMATS, _FIELD)
+def prepare_receptor(
+    text: str,
+    fmt: str,
+    box: Box | None = None,
+    options: PreparationOptions | None = None,
+) -> PreparedReceptor:
+    """A rigid receptor PDBQT for Vina; ``box`` lets residues far from it be left out.
+
+    The last few preparations are remembered, so the pre-flight check and the submission
+    that follows it prepare a receptor once.
+    """
+    kind = _kind(fmt)
+    options = options or PreparationOptions()
+    if box is not None and kind == "pdb" and _residue_count(text) <= CROP_ABOVE:
+        # The box only matters when a residue has to be left out; try without it first, so
+        # that one preparation serves every box (the pre-flight and the submission).
+        try:
+            return copy.deepcopy(_prepare_cached(text, kind, None, options))
+        except InputError:
+            pass
+    return copy.deepcopy(_prepare_cached(text, kind, box, options))
+
+
+def _residue_count(text: str) -> int:
+    return sum(1 for line in text.splitlines() if line.startswith("ATOM") and line[12:16] == " CA ")
+
+
+def _kind(fmt: str) -> str:
+    kind = file_format(fmt, RECEPTOR_FORMATS, FIELD)
+    return "cif" if kind == "mmcif" else kind
+
+
+@functools.lru_cache(maxsize=8)
+def _prepare_cached(
+    text: str, kind: str, box: Box | None, options: PreparationOptions
+) -> PreparedReceptor:
     if kind == "pdbqt":
         return _pass_pdbqt(text)
-    return _prepare_pdb(_read_pdb(text), box)
-
-
-def _empty_check(text: str) -> None:
-    if not text or not text.strip():
-        raise InputError("The receptor file is empty.", field=_FIELD)
-
-
-def _read_pdb(text: str) -> gemmi.Structure:
-    _empty_check(text)
-    atom_lines = 0
-    for lineno, line in enumerate(text.splitlines(), start=1):
-        if line.startswith(("ATOM  ", "HETATM")):
-            atom_lines += 1
-            _check_pdb_coordinates(line, lineno)
-    if not atom_lines:
-        raise InputError(
-            "The receptor file has no ATOM or HETATM records; is it a PDB file?", field=_FIELD
-        )
-    try:
-        structure = gemmi.read_pdb_string(text)
-    except (RuntimeError, ValueError) as error:
-        raise InputError(
-            f"The receptor PDB file could not be read: {error}", field=_FIELD
-        ) from None
-    if not any(_is_biopolymer(residue.name) for chain in structure[0] for residue in chain):
-        raise InputError(
-            "The receptor has no amino-acid or nucleotide residues; upload the protein "
-            "structure (the ligand goes in the ligand field).",
-            field=_FIELD,
-        )
-    return structure
-
-
-def _check_pdb_coordinates(line: str, lineno: int) -> None:
-    for start, axis in ((30, "x"), (38, "y"), (46, "z")):
-        raw = line[start : start + 8].strip()
-        try:
-            value = float(raw)
-        except ValueError:
-            value = float("nan")
-        if not np.isfinite(value):
-            raise InputError(
-                f"Line {lineno} of the receptor PDB file has {axis} coordinate {raw!r}, "
-                "which is not a finite number.",
-                field=_FIELD,
-            )
-
-
-def _is_biopolymer(resname: str) -> bool:
-    info = gemmi.find_tabulated_residue(resname)
-    return info is not None and (info.is_amino_acid() or info.is_nucleic_acid())
+    return _prepare_structure(read_structure(text, kind), kind, box, options)
 
 
 def _read_pdbqt(text: str) -> tuple[list[pdbqt.PdbqtAtom], str, list[str]]:
     """The atoms of a rigid receptor PDBQT, its text as Vina accepts it, and warnings."""
-    _empty_check(text)
+    if not text or not text.strip():
+        raise InputError("The receptor file is empty.", field=FIELD)
     atoms: list[pdbqt.PdbqtAtom] = []
     kept: list[str] = []
     dropped: set[str] = set()
@@ -126,25 +141,25 @@ def _read_pdbqt(text: str) -> tuple[list[pdbqt.PdbqtAtom], str, list[str]]:
         elif line.startswith("ENDMDL") or models > 1:
             continue
         elif pdbqt.is_atom_line(line):
-            atoms.append(pdbqt.parse_atom_line(line, lineno, _FIELD))
+            atoms.append(pdbqt.parse_atom_line(line, lineno, FIELD))
             kept.append(line.rstrip())
         elif line.startswith(_PDBQT_FLEX_TAGS):
             raise InputError(
                 f"Line {lineno} of the receptor PDBQT file is {line.split()[0]}: this is a "
                 "ligand or flexible-residue PDBQT, not a rigid receptor.",
-                field=_FIELD,
+                field=FIELD,
             )
         elif line.startswith(_PDBQT_KEPT_TAGS):
             kept.append(line.rstrip())
         elif line.strip():
             dropped.add(line.split()[0][:6])
     if not atoms:
-        raise InputError("The receptor PDBQT file has no ATOM or HETATM records.", field=_FIELD)
-    if not any(_is_biopolymer(atom.resname) for atom in atoms):
+        raise InputError("The receptor PDBQT file has no ATOM or HETATM records.", field=FIELD)
+    if not any(is_biopolymer(atom.resname) for atom in atoms):
         raise InputError(
             "The receptor has no amino-acid or nucleotide residues; upload the protein "
             "structure (the ligand goes in the ligand field).",
-            field=_FIELD,
+            field=FIELD,
         )
     warnings = []
     if models > 1:
@@ -155,7 +170,7 @@ def _read_pdbqt(text: str) -> tuple[list[pdbqt.PdbqtAtom], str, list[str]]:
 
 
 def _pass_pdbqt(text: str) -> PreparedReceptor:
-    atoms, clean, warnings = _read_pdbqt(text)
+    atoms, clean_text, warnings = _read_pdbqt(text)
     report = {
         "source_format": "pdbqt",
         "atoms": len(atoms),
@@ -165,141 +180,114 @@ def _pass_pdbqt(text: str) -> PreparedReceptor:
         "hydrogens_added": 0,
         "waters_removed": 0,
         "hetero_groups_removed": [],
+        "hetero_groups_kept": [],
+        "residues_rebuilt": [],
         "residues_removed": [],
         "ions_kept": [],
+        "warnings": [*warnings, "A PDBQT receptor is used as uploaded: no repair, no hydrogens."],
+    }
+    return PreparedReceptor(pdbqt=clean_text, report=report, pdb=pdbqt_to_pdb(clean_text))
+
+
+def pdbqt_to_pdb(text: str) -> str:
+    """PDB atom lines (with elements) from PDBQT atom lines, for a viewer."""
+    lines = []
+    for line in text.splitlines():
+        if pdbqt.is_atom_line(line) and len(line) >= 78:
+            ad_type = line[77:].strip()
+            element = _PDBQT_ELEMENTS.get(ad_type, ad_type[:2])
+            lines.append(f"{line[:66]:<66}          {element.upper():>2}")
+    return "\n".join([*lines, "END"]) + "\n"
+
+
+def _prepare_structure(
+    structure: gemmi.Structure, kind: str, box: Box | None, options: PreparationOptions
+) -> PreparedReceptor:
+    done = clean(structure, options)
+    warnings = list(done.warnings)
+    left_out = _crop(structure, box) if box is not None else 0
+    if left_out:
+        warnings.append(
+            f"The receptor is large: its {left_out} residues more than {CROP_MARGIN:g} Å "
+            "from the box were left out (Vina ignores atoms beyond 8 Å of the box)."
+        )
+    removed = _drop_unknown(structure, box)
+    fixed = repair(structure, find_distortions(structure))
+    warnings += fixed.warnings
+    states = assign_residue_states(structure, options.ph, done.kept)
+    polymer, printed, dropped = _meeko(structure, box)
+    removed += dropped
+    rigid, _flex = PDBQTWriterLegacy.write_from_polymer(polymer)
+    atoms = pdbqt.read_atoms(rigid, FIELD)
+    hetero = type_groups(done.kept, len(atoms))
+    warnings += hetero.warnings + printed
+    valid = polymer.get_valid_monomers()
+    added = sum(
+        max(0, _hydrogens(m.rdkit_mol) - _hydrogens(m.raw_rdkit_mol)) for m in valid.values()
+    )
+    if done.chain_breaks:
+        warnings.append(
+            f"{len(done.chain_breaks)} chain breaks (missing residues are not modelled; the "
+            "residues on either side end there): " + "; ".join(done.chain_breaks[:10])
+        )
+    report = {
+        "source_format": kind,
+        "atoms": len(atoms) + len(hetero.pdbqt_lines),
+        "residues": len(valid),
+        "chains": sorted({atom.chain for atom in atoms}),
+        "hydrogens_in_input": done.hydrogens_in_input,
+        "hydrogens_added": added,
+        "protonation": states,
+        "waters_removed": done.waters_removed,
+        "hetero_groups_removed": done.hetero_removed + hetero.removed,
+        "hetero_groups_kept": hetero.kept,
+        "ions_kept": [g.label for g in done.kept if g.kind == "ion"],
+        "residues_rebuilt": fixed.rebuilt,
+        "atoms_added": fixed.added,
+        "residues_removed": sorted(removed),
+        "nonstandard_residues": done.nonstandard,
+        "chain_breaks": done.chain_breaks,
+        "altloc_residues": done.altloc_residues,
+        "residues_left_out_far_from_box": left_out,
         "warnings": warnings,
     }
-    return PreparedReceptor(pdbqt=clean, report=report)
-
-
-@functools.cache
-def _template_names() -> frozenset[str]:
-    templates = ResidueChemTemplates.create_from_defaults()
-    return frozenset(templates.residue_templates) | frozenset(templates.ambiguous)
-
-
-@dataclass
-class _Cleanup:
-    """What gemmi clean-up changed, in the words of the report."""
-
-    waters: int = 0
-    hetero: list[str] = field(default_factory=list)
-    ions: list[str] = field(default_factory=list)
-    removed: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-
-
-def _label(chain: gemmi.Chain, residue: gemmi.Residue) -> str:
-    return f"{residue.name} {_key(chain, residue)}"
-
-
-def _key(chain: gemmi.Chain, residue: gemmi.Residue) -> str:
-    """Meeko's residue key, e.g. "A:93" or "A:52B"."""
-    return f"{chain.name}:{residue.seqid.num}{residue.seqid.icode.strip()}"
-
-
-def _clean_structure(structure: gemmi.Structure, box: Box | None) -> _Cleanup:
-    done = _Cleanup()
-    if len(structure) > 1:
-        done.warnings.append(f"Used the first of {len(structure)} models.")
-        while len(structure) > 1:
-            del structure[len(structure) - 1]
-    structure.setup_entities()
-    altlocs = sum(
-        any(atom.has_altloc() for atom in residue) for chain in structure[0] for residue in chain
+    pdb_text = polymer.to_pdb() + "\n".join(hetero.pdb_lines) + "\nEND\n"
+    return PreparedReceptor(
+        pdbqt=rigid + "".join(f"{line}\n" for line in hetero.pdbqt_lines),
+        report=report,
+        pdb=pdb_text.replace("\n\n", "\n"),
     )
-    if altlocs:
-        structure.remove_alternative_conformations()
-        done.warnings.append(f"Kept the first alternate conformation of {altlocs} residues.")
-    known = _template_names()
-    unknown: dict[str, str] = {}
+
+
+def _crop(structure: gemmi.Structure, box: Box) -> int:
+    """Remove residues far from ``box`` from a large receptor; how many were removed."""
+    total = sum(len(chain) for chain in structure[0])
+    if total <= CROP_ABOVE:
+        return 0
+    removed = 0
     for chain in structure[0]:
         for index in reversed(range(len(chain))):
-            residue = chain[index]
-            if residue.is_water():
-                done.waters += 1
-            elif residue.name in KEPT_IONS and len(residue) == 1:
-                done.ions.insert(0, _label(chain, residue))
-                continue
-            elif not _in_polymer(residue):
-                done.hetero.insert(0, _label(chain, residue))
-            else:
-                if residue.name == "MSE":
-                    _mse_to_met(residue)
-                    done.warnings.append(f"Read selenomethionine {_label(chain, residue)} as MET.")
-                if residue.name not in known:
-                    unknown[_key(chain, residue)] = "no residue template has this name"
-                continue
-            del chain[index]
-    if unknown:
-        done.removed += _drop(structure, unknown, box)
+            if _distance_to_box(chain[index], box) > CROP_MARGIN:
+                del chain[index]
+                removed += 1
     structure.remove_empty_chains()
-    return done
+    return removed
 
 
-def _in_polymer(residue: gemmi.Residue) -> bool:
-    """Part of a protein or nucleic-acid chain, as gemmi's entity set-up sees it."""
-    if residue.entity_type == gemmi.EntityType.Unknown:
-        return residue.het_flag != "H"
-    return residue.entity_type == gemmi.EntityType.Polymer
+def _drop_unknown(structure: gemmi.Structure, box: Box | None) -> list[str]:
+    known = template_names()
+    unknown = {
+        key(chain, residue): "no residue template has this name"
+        for chain in structure[0]
+        for residue in chain
+        if residue.name not in known
+    }
+    return _drop(structure, unknown, box) if unknown else []
 
 
-def _mse_to_met(residue: gemmi.Residue) -> None:
-    residue.name = "MET"
-    residue.het_flag = "A"
-    for atom in residue:
-        if atom.name == "SE":
-            atom.name = "SD"
-            atom.element = gemmi.Element("S")
-
-
-def _drop(structure: gemmi.Structure, bad: dict[str, str], box: Box | None) -> list[str]:
-    """Remove residues (key -> problem) if none can change a Vina score in ``box``; else raise."""
-    found = [(key, problem, *_find_residue(structure, key)) for key, problem in bad.items()]
-    blocking = [
-        f"{_label(chain, chain[index])} ({problem})"
-        for key, problem, chain, index in found
-        if box is None or _distance_to_box(chain[index], box) <= VINA_CUTOFF
-    ]
-    if blocking:
-        where = (
-            "Residues more than 8 Å outside the docking box are left out automatically, "
-            "but no box was given."
-            if box is None
-            else "They lie within 8 Å of the docking box, close enough to change scores."
-        )
-        raise InputError(
-            f"The receptor cannot be prepared: {'; '.join(blocking[:5])}"
-            f"{' and more' if len(blocking) > 5 else ''}. {where} Repair the structure "
-            "(e.g. with PDBFixer) or upload a prepared PDBQT.",
-            field=_FIELD,
-        )
-    removed = []
-    for _, problem, chain, index in sorted(found, key=lambda item: -item[3]):
-        removed.append(f"{_label(chain, chain[index])}: {problem}")
-        del chain[index]
-    return sorted(removed)
-
-
-def _distance_to_box(residue: gemmi.Residue, box: Box) -> float:
-    coords = np.array([[atom.pos.x, atom.pos.y, atom.pos.z] for atom in residue])
-    outside = np.maximum(np.abs(coords - box.center) - np.array(box.size) / 2, 0.0)
-    return float(np.linalg.norm(outside, axis=1).min())
-
-
-def _find_residue(structure: gemmi.Structure, key: str) -> tuple[gemmi.Chain, int]:
-    for chain in structure[0]:
-        for index, residue in enumerate(chain):
-            if _key(chain, residue) == key:
-                return chain, index
-    raise DockingError(f"Meeko reported residue {key}, which is not in the receptor.")
-
-
-def _prepare_pdb(structure: gemmi.Structure, box: Box | None) -> PreparedReceptor:
-    done = _clean_structure(structure, box)
-    hydrogens_in = sum(
-        atom.is_hydrogen() for chain in structure[0] for residue in chain for atom in residue
-    )
+def _meeko(structure: gemmi.Structure, box: Box | None) -> tuple[Polymer, list[str], list[str]]:
+    """Meeko's polymer; residues no template matches are dropped (far from the box) or refused."""
+    removed: list[str] = []
     options = gemmi.PdbWriteOptions(minimal=True)
     while True:
         try:
@@ -312,44 +300,66 @@ def _prepare_pdb(structure: gemmi.Structure, box: Box | None) -> PreparedRecepto
                 raise DockingError(
                     f"Meeko could not prepare the receptor: {first or type(error).__name__}"
                 ) from error
-            problem = "its atoms do not form a valid residue"
-            done.removed += _drop(structure, {match.group(1): problem}, box)
+            problem = "its atoms do not form a valid residue, even after repair"
+            removed += _drop(structure, {match.group(1): problem}, box)
     ignored = polymer.get_ignored_monomers()
     if ignored:
-        problem = "its atoms match no residue template"
-        bad = dict.fromkeys(ignored, problem)
-        done.removed += _drop(structure, bad, box)
-    rigid, _flex = PDBQTWriterLegacy.write_from_polymer(polymer)
-    atoms = pdbqt.read_atoms(rigid, _FIELD)
-    valid = polymer.get_valid_monomers()
-    added = sum(
-        max(0, _hydrogens(m.rdkit_mol) - _hydrogens(m.raw_rdkit_mol)) for m in valid.values()
-    )
-    report = {
-        "source_format": "pdb",
-        "atoms": len(atoms),
-        "residues": len(valid),
-        "chains": sorted({atom.chain for atom in atoms}),
-        "hydrogens_in_input": hydrogens_in,
-        "hydrogens_added": added,
-        "waters_removed": done.waters,
-        "hetero_groups_removed": done.hetero,
-        "residues_removed": done.removed,
-        "ions_kept": done.ions,
-        "warnings": done.warnings + printed,
-    }
-    return PreparedReceptor(pdbqt=rigid, report=report)
+        problem = "its atoms match no residue template, even after repair"
+        removed += _drop(structure, dict.fromkeys(ignored, problem), box)
+        polymer, printed = _meeko_polymer(structure.make_pdb_string(options))
+    return polymer, printed, removed
+
+
+def _drop(structure: gemmi.Structure, bad: dict[str, str], box: Box | None) -> list[str]:
+    """Remove residues (key -> problem) if none can change a Vina score in ``box``; else raise."""
+    found = [(key_, problem, *_find_residue(structure, key_)) for key_, problem in bad.items()]
+    blocking = [
+        f"{label(chain, chain[index])} ({problem})"
+        for _key, problem, chain, index in found
+        if box is None or _distance_to_box(chain[index], box) <= VINA_CUTOFF
+    ]
+    if blocking:
+        where = (
+            "Residues more than 8 Å outside the docking box are left out automatically, "
+            "but no box was given."
+            if box is None
+            else "They lie within 8 Å of the docking box, close enough to change scores."
+        )
+        raise InputError(
+            f"The receptor cannot be prepared: {'; '.join(blocking[:5])}"
+            f"{' and more' if len(blocking) > 5 else ''}. {where} Repair the structure "
+            "or upload a prepared PDBQT.",
+            field=FIELD,
+        )
+    removed = []
+    for _key, problem, chain, index in sorted(found, key=lambda item: -item[3]):
+        removed.append(f"{label(chain, chain[index])}: {problem}")
+        del chain[index]
+    return removed
+
+
+def _distance_to_box(residue: gemmi.Residue, box: Box) -> float:
+    coords = np.array([[atom.pos.x, atom.pos.y, atom.pos.z] for atom in residue])
+    if not len(coords):
+        return float("inf")
+    outside = np.maximum(np.abs(coords - box.center) - np.array(box.size) / 2, 0.0)
+    return float(np.linalg.norm(outside, axis=1).min())
+
+
+def _find_residue(structure: gemmi.Structure, residue_key: str) -> tuple[gemmi.Chain, int]:
+    for chain in structure[0]:
+        for index, residue in enumerate(chain):
+            if key(chain, residue) == residue_key:
+                return chain, index
+    raise DockingError(f"Meeko reported residue {residue_key}, which is not in the receptor.")
 
 
 def _meeko_polymer(pdb: str) -> tuple[Polymer, list[str]]:
     """Meeko's polymer, and the warnings it printed instead of raising."""
     out = io.StringIO()
-    with contextlib.redirect_stdout(out):
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
         polymer = Polymer.from_pdb_string(
-            pdb,
-            ResidueChemTemplates.create_from_defaults(),
-            MoleculePreparation(),
-            allow_bad_res=True,
+            pdb, chem_templates(), MoleculePreparation(), allow_bad_res=True
         )
     printed = [line.strip() for line in out.getvalue().splitlines() if "WARNING" in line]
     return polymer, printed
@@ -357,3 +367,15 @@ def _meeko_polymer(pdb: str) -> tuple[Polymer, list[str]]:
 
 def _hydrogens(mol: object) -> int:
     return sum(atom.GetAtomicNum() == 1 for atom in mol.GetAtoms())  # type: ignore[attr-defined]
+
+
+__all__ = [
+    "KEPT_IONS",
+    "RECEPTOR_FORMATS",
+    "VINA_CUTOFF",
+    "Cleanup",
+    "PreparedReceptor",
+    "check_receptor",
+    "pdbqt_to_pdb",
+    "prepare_receptor",
+]

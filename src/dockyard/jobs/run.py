@@ -12,7 +12,16 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
-from dockyard.chem import Box, DockingOptions, dock, prepare_receptor, versions
+from dockyard.chem import (
+    Box,
+    Docker,
+    DockingOptions,
+    DockingResult,
+    PreparedReceptor,
+    dock,
+    prepare_receptor,
+    versions,
+)
 from dockyard.errors import DockyardError
 from dockyard.jobs.models import Job
 from dockyard.jobs.screening import run_screen_chunk, settle_screens
@@ -68,11 +77,7 @@ def run_docking(
 ) -> tuple[dict[str, Any], list[StoredFile]]:
     params = job.params
     box = Box.from_fields(params["box"])
-    report("preparing receptor", 0.02)
-    receptor_format = params["receptor"]["format"]
-    receptor_text = _text(store, job, f"receptor.{receptor_format}")
-    receptor = prepare_receptor(receptor_text, receptor_format, box=box)
-    ligand_pdbqt = _text(store, job, "ligand.pdbqt")
+    receptor, files = _receptor(store, job, box, report)
     options = DockingOptions(
         scoring=params["scoring"],
         exhaustiveness=params["exhaustiveness"],
@@ -81,14 +86,60 @@ def run_docking(
         seed=params["seed"],
         cpu=cpu,
     )
-    result = dock(receptor, ligand_pdbqt, box, options, on_stage=report)
-    results = {**result.to_dict(), "receptor_report": receptor.report}
-    files = [
-        StoredFile("receptor.pdbqt", receptor.pdbqt.encode(), "chemical/x-pdbqt"),
+    ligands = [_text(store, job, name) for name in params["ligand"].get("files", ["ligand.pdbqt"])]
+    if len(ligands) == 1:
+        result = dock(receptor, ligands[0], box, options, on_stage=report)
+        extra: dict[str, Any] = {}
+    else:
+        result, extra = _dock_stereoisomers(receptor, ligands, box, options, report, params)
+    results = {**result.to_dict(), **extra, "receptor_report": receptor.report}
+    files += [
         StoredFile("poses.pdbqt", result.poses_pdbqt.encode(), "chemical/x-pdbqt"),
         StoredFile("poses.sdf", result.poses_sdf.encode(), "chemical/x-mdl-sdfile"),
     ]
     return results, files
+
+
+def _receptor(
+    store: Store, job: Job, box: Box, report: Report
+) -> tuple[PreparedReceptor, list[StoredFile]]:
+    """The receptor prepared at submission, or (jobs stored before that) prepared now."""
+    params = job.params
+    if params["receptor"].get("prepared"):
+        pdbqt = _text(store, job, "receptor.pdbqt")
+        return PreparedReceptor(pdbqt=pdbqt, report=params.get("receptor_report", {})), []
+    report("preparing receptor", 0.02)
+    receptor_format = params["receptor"]["format"]
+    receptor_text = _text(store, job, f"receptor.{receptor_format}")
+    receptor = prepare_receptor(receptor_text, receptor_format, box=box)
+    return receptor, [StoredFile("receptor.pdbqt", receptor.pdbqt.encode(), "chemical/x-pdbqt")]
+
+
+def _dock_stereoisomers(
+    receptor: PreparedReceptor,
+    ligands: list[str],
+    box: Box,
+    options: DockingOptions,
+    report: Report,
+    params: dict[str, Any],
+) -> tuple[DockingResult, dict[str, Any]]:
+    """Dock every stereoisomer with one set of grid maps; the best one's poses are kept."""
+    docker = Docker(receptor, box, scoring=options.scoring, cpu=options.cpu, seed=options.seed)
+    smiles = params["ligand"].get("stereoisomers", [])
+    results = []
+    for index, ligand in enumerate(ligands):
+
+        def on_stage(stage: str, progress: float, index: int = index) -> None:
+            name = f"{stage} (stereoisomer {index + 1} of {len(ligands)})"
+            report(name, (index + progress) / len(ligands))
+
+        results.append(docker.dock(ligand, options, on_stage))
+    best = min(range(len(results)), key=lambda i: results[i].best_score)
+    table = [
+        {"smiles": smiles[i] if i < len(smiles) else "", "best_score": results[i].best_score}
+        for i in range(len(results))
+    ]
+    return results[best], {"stereoisomers": table, "best_stereoisomer": best + 1}
 
 
 HANDLERS: dict[str, Callable[..., tuple[dict[str, Any], list[StoredFile]]]] = {

@@ -1,8 +1,10 @@
 """Turning what a person submitted into a job: every check runs here, before anything is queued.
 
-The web form and the CLI both build a :class:`DockRequest`; :func:`build_dock_job` validates
-it with the science layer (so bad input is refused with a field-named error, never left to
-fail on a worker) and returns the parameters and input files to store.
+The web form and the CLI both build a :class:`DockRequest`; :func:`build_dock_job` runs the
+science layer's pre-flight check on it (:func:`dockyard.chem.preparation`, the same as
+``POST /api/prepare``), so bad input is refused with a field-named error, never left to fail
+on a worker. The receptor is prepared here and stored with its report; the worker docks the
+stored PDBQT without preparing again.
 """
 
 from __future__ import annotations
@@ -18,15 +20,17 @@ from dockyard.chem import (
     REFERENCE_FORMATS,
     Box,
     DockingOptions,
-    check_receptor,
-    ligand_from_file,
-    ligand_from_smiles,
+    InputFile,
+    PreflightRequest,
+    PreparationOptions,
+    preflight,
 )
 from dockyard.chem.docking import random_seed
 from dockyard.errors import FileTooLargeError, InputError, UnsupportedFileError
 from dockyard.jobs.store import StoredFile
 
 BOX_FIELDS = ("center_x", "center_y", "center_z", "size_x", "size_y", "size_z")
+PREPARATION_FIELDS = ("ph", "keep_waters", "keep_hetero", "altloc", "stereo")
 OPTION_FIELDS = ("scoring", "exhaustiveness", "num_poses", "energy_range", "seed")
 MAX_SMILES_LENGTH = 2000
 MAX_NAME_LENGTH = 200
@@ -48,6 +52,11 @@ class DockRequest:
     padding: Any = None
     options: Mapping[str, Any] = field(default_factory=dict)
     name: str = ""
+    box_residues: str | None = None
+    blind: Any = None
+    pocket: Any = None
+    preparation: Mapping[str, Any] = field(default_factory=dict)
+    """Preparation options: ph, keep_waters, keep_hetero, altloc, stereo."""
 
 
 @dataclass(frozen=True)
@@ -64,46 +73,99 @@ def build_dock_job(request: DockRequest, *, max_upload_bytes: int) -> JobSpec:
     receptor_format, receptor_text = _read_upload(
         request.receptor, "receptor", RECEPTOR_FORMATS, max_upload_bytes
     )
-    check_receptor(receptor_text, receptor_format)
-
     smiles = (request.smiles or "").strip()
     if request.ligand is not None and smiles:
         raise InputError("Give either a ligand file or a SMILES string, not both.", field="ligand")
     if request.ligand is None and not smiles:
         raise InputError("A ligand is required: upload a file or paste a SMILES.", field="ligand")
-    files = [StoredFile(f"receptor.{receptor_format}", receptor_text.encode())]
-    if smiles:
-        if len(smiles) > MAX_SMILES_LENGTH:
-            raise InputError(
-                f"The SMILES is {len(smiles)} characters long; the limit is {MAX_SMILES_LENGTH}.",
-                field="smiles",
-            )
-        ligand = ligand_from_smiles(smiles)
-        ligand_params = {"source": "smiles", "smiles": smiles}
-    else:
+    if len(smiles) > MAX_SMILES_LENGTH:
+        raise InputError(
+            f"The SMILES is {len(smiles)} characters long; the limit is {MAX_SMILES_LENGTH}.",
+            field="smiles",
+        )
+    files = [StoredFile(f"receptor_input.{receptor_format}", receptor_text.encode())]
+    ligand_file = None
+    if request.ligand is not None:
         ligand_format, ligand_text = _read_upload(
             request.ligand, "ligand", LIGAND_FORMATS, max_upload_bytes
         )
-        ligand = ligand_from_file(ligand_text, ligand_format, field="ligand")
-        ligand_params = {
-            "source": "file",
-            "filename": request.ligand.filename,
-            "format": ligand_format,
-            "smiles": ligand.smiles,
-        }
+        ligand_file = InputFile(ligand_text, ligand_format, request.ligand.filename)
         files.append(StoredFile(f"ligand_input.{ligand_format}", ligand_text.encode()))
-    files.append(StoredFile("ligand.pdbqt", ligand.pdbqt.encode()))
-
-    box, box_params = _box(request, max_upload_bytes, files)
+    reference = None
+    if request.reference_ligand is not None:
+        reference_format, reference_text = _read_upload(
+            request.reference_ligand, "reference_ligand", REFERENCE_FORMATS, max_upload_bytes
+        )
+        reference = InputFile(reference_text, reference_format)
+        files.append(StoredFile(f"reference_ligand.{reference_format}", reference_text.encode()))
+    preparation = PreparationOptions.from_fields(request.preparation)
     options = DockingOptions.from_fields(
         {key: value for key, value in request.options.items() if value not in (None, "")}
     )
+    checked = preflight(
+        PreflightRequest(
+            receptor=InputFile(receptor_text, receptor_format, request.receptor.filename),
+            ligand=ligand_file,
+            smiles=smiles or None,
+            box=request.box,
+            reference_ligand=reference,
+            padding=request.padding,
+            box_residues=request.box_residues,
+            blind=_flag(request.blind, "blind"),
+            pocket=request.pocket,
+            options=preparation,
+        ),
+        strict=True,
+    )
+    ligand, box = checked.ligand, checked.box
+    assert ligand is not None and box is not None
     if options.seed is None:
         options = options.with_seed(random_seed())
 
+    receptor = checked.receptor
+    files += [
+        StoredFile("receptor.pdbqt", receptor.pdbqt.encode(), "chemical/x-pdbqt"),
+        StoredFile("receptor_prepared.pdb", receptor.pdb.encode(), "chemical/x-pdb"),
+    ]
+    isomers = [ligand, *ligand.isomers]
+    ligand_files = ["ligand.pdbqt"] + [
+        f"ligand_isomer_{i}.pdbqt" for i in range(2, len(isomers) + 1)
+    ]
+    files += [
+        StoredFile(name, isomer.pdbqt.encode(), "chemical/x-pdbqt")
+        for name, isomer in zip(ligand_files, isomers, strict=True)
+    ]
+    if smiles:
+        ligand_params: dict[str, Any] = {"source": "smiles", "smiles": smiles}
+    else:
+        assert request.ligand is not None and ligand_file is not None
+        ligand_params = {
+            "source": "file",
+            "filename": request.ligand.filename,
+            "format": ligand_file.format,
+            "smiles": ligand.smiles,
+        }
+    ligand_params["prepared_smiles"] = ligand.smiles
+    if len(isomers) > 1:
+        ligand_params["files"] = ligand_files
+        ligand_params["stereoisomers"] = [isomer.smiles for isomer in isomers]
+
     name = (request.name or "").strip()[:MAX_NAME_LENGTH] or ligand.name or "docking"
+    box_params: dict[str, Any] = {"box_source": checked.box_source}
+    if checked.box_source in ("reference_ligand", "residues", "protein"):
+        box_params["padding"] = _padding_used(request.padding, checked.box_source)
+    if checked.box_source == "residues":
+        box_params["box_residues"] = request.box_residues
+    if checked.box_source == "pocket":
+        box_params["pocket"] = next(p.to_dict() for p in checked.pockets if p.box == box)
     params = {
-        "receptor": {"filename": request.receptor.filename, "format": receptor_format},
+        "receptor": {
+            "filename": request.receptor.filename,
+            "format": receptor_format,
+            "prepared": True,
+        },
+        "receptor_report": receptor.report,
+        "preparation": preparation.to_dict(),
         "ligand": ligand_params,
         "box": box.to_dict(),
         **box_params,
@@ -112,14 +174,36 @@ def build_dock_job(request: DockRequest, *, max_upload_bytes: int) -> JobSpec:
         "num_poses": options.num_poses,
         "energy_range": options.energy_range,
         "seed": options.seed,
-        "warnings": [*ligand.notes, *box.warnings()],
+        "warnings": [*ligand.notes, *checked.warnings],
     }
     return JobSpec(kind="dock", name=name, params=params, files=files)
+
+
+def _flag(value: Any, field_name: str) -> bool:
+    if value in (None, "", False):
+        return False
+    if value is True:
+        return True
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise InputError(f"{field_name} must be true or false, got {value!r}.", field=field_name)
+
+
+def _padding_used(padding: Any, source: str) -> float:
+    from dockyard.chem.box import BLIND_PADDING, DEFAULT_PADDING
+
+    if padding in (None, ""):
+        return BLIND_PADDING if source == "protein" else DEFAULT_PADDING
+    return float(padding)
 
 
 def _box(
     request: DockRequest, max_upload_bytes: int, files: list[StoredFile]
 ) -> tuple[Box, dict[str, Any]]:
+    """The box of centre-and-size fields or a reference ligand (used by screen submissions)."""
     given = {key: value for key, value in request.box.items() if value not in (None, "")}
     if request.reference_ligand is None:
         return Box.from_fields(request.box), {"box_source": "explicit"}
@@ -131,19 +215,12 @@ def _box(
     reference_format, reference_text = _read_upload(
         request.reference_ligand, "reference_ligand", REFERENCE_FORMATS, max_upload_bytes
     )
-    padding = 4.0 if request.padding in (None, "") else request.padding
-    box = Box.around_ligand(reference_text, reference_format, padding=_number(padding, "padding"))
+    box = Box.around_ligand(reference_text, reference_format, padding=request.padding)
     files.append(StoredFile(f"reference_ligand.{reference_format}", reference_text.encode()))
-    return box, {"box_source": "reference_ligand", "padding": float(padding)}
-
-
-def _number(value: Any, field_name: str) -> float:
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        raise InputError(
-            f"{field_name} must be a number, got {value!r}.", field=field_name
-        ) from None
+    return box, {
+        "box_source": "reference_ligand",
+        "padding": _padding_used(request.padding, "reference_ligand"),
+    }
 
 
 def _read_upload(

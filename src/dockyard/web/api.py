@@ -14,6 +14,7 @@ from dockyard.jobs.models import JobStatus
 from dockyard.jobs.store import Store
 from dockyard.jobs.submit import DockRequest, Upload, build_dock_job
 from dockyard.runners import Runner
+from dockyard.web.prepare import PreparationFormDep
 from dockyard.web.schemas import (
     DOWNLOADS,
     JobCreated,
@@ -75,6 +76,7 @@ def submit_job(
     seed: OptionalText = None,
     scoring: OptionalText = None,
     name: OptionalText = None,
+    preparation: PreparationFormDep = None,  # type: ignore[assignment]
 ) -> JSONResponse:
     """Submit one docking. Box: centre and size, or a reference ligand file plus padding."""
     settings = request.app.state.settings
@@ -101,6 +103,10 @@ def submit_job(
             "scoring": scoring,
         },
         name=name or "",
+        box_residues=preparation.box_residues,
+        blind=preparation.blind,
+        pocket=preparation.pocket,
+        preparation=preparation.preparation(),
     )
     spec = build_dock_job(docking, max_upload_bytes=limit)
     job = store.create_job(

@@ -15,7 +15,7 @@ from dockyard import __version__
 from dockyard.config import Settings, get_settings
 from dockyard.jobs.store import Store
 from dockyard.runners import LocalRunner, Runner
-from dockyard.web import api, events, pages, screens
+from dockyard.web import analysis, api, events, pages, prepare, screens, workers
 from dockyard.web.errors import install_error_handlers
 
 log = logging.getLogger(__name__)
@@ -24,6 +24,11 @@ WEB = files("dockyard.web")
 
 
 def make_runner(settings: Settings, store: Store) -> Runner:
+    """RQ workers when ``DOCKYARD_REDIS_URL`` is set, else jobs run in this server's children."""
+    if settings.redis_url:
+        from dockyard.runners.rq import RQRunner
+
+        return RQRunner(store, settings.redis_url, settings=settings)
     return LocalRunner(
         store,
         settings.resolved_database_url,
@@ -61,9 +66,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.templates = Jinja2Templates(directory=str(WEB / "templates"))
     install_error_handlers(app)
     app.include_router(api.router)
+    app.include_router(prepare.router)
     app.include_router(events.router)
     app.include_router(screens.router)
     app.include_router(screens.pages)
+    app.include_router(analysis.router)
+    app.include_router(workers.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=str(WEB / "static")), name="static")
     return app

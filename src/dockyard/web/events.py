@@ -26,6 +26,8 @@ router = APIRouter(prefix="/api", tags=["live"])
 POLL_SECONDS = 0.5
 KEEPALIVE_SECONDS = 15.0
 CLOCK_SKEW = timedelta(seconds=2)
+CHANGES_PER_READ = 200
+"""How many changes ``Store.changed_since`` returns at most."""
 
 
 def _parse_cursor(value: str | None) -> datetime | None:
@@ -40,15 +42,24 @@ def _parse_cursor(value: str | None) -> datetime | None:
 async def job_events(
     request: Request, store: Store, since: datetime, job_id: int | None
 ) -> AsyncIterator[str]:
+    """``job`` events from ``since`` on, each job's change once.
+
+    The first read reaches :data:`CLOCK_SKEW` behind ``since`` too: a change stamped just
+    before a reconnecting browser's ``Last-Event-ID`` may have been committed after it was
+    sent, so it is sent again rather than lost (pages apply a job's state idempotently).
+    """
     sent: dict[int, datetime] = {}
     cursor = since
     idle = 0.0
     yield "retry: 2000\n\n"
     while not await request.is_disconnected():
         changed = await run_in_threadpool(store.changed_since, cursor - CLOCK_SKEW, job_id)
-        for job in changed:
-            if sent.get(job.id) == job.updated_at or job.updated_at <= since:
-                continue
+        fresh = [job for job in changed if sent.get(job.id) != job.updated_at]
+        if not fresh and len(changed) >= CHANGES_PER_READ:
+            # A window full of changes already sent: read on from the cursor instead.
+            changed = await run_in_threadpool(store.changed_since, cursor, job_id)
+            fresh = [job for job in changed if sent.get(job.id) != job.updated_at]
+        for job in fresh:
             sent[job.id] = job.updated_at
             cursor = max(cursor, job.updated_at)
             data = JobSummary.from_job(job).model_dump_json()

@@ -7,20 +7,21 @@ results in place; every page still reads correctly without them.
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from dockyard.chem import REFERENCE_FORMATS, DockingOptions, example_box, example_paths
 from dockyard.chem.box import DEFAULT_PADDING
-from dockyard.errors import NotFoundError
-from dockyard.jobs.models import JobStatus, utcnow
+from dockyard.errors import InputError, NotFoundError
+from dockyard.jobs.models import SCREEN_KIND, JobStatus, utcnow
 from dockyard.web.api import StoreDep, get_job
-from dockyard.web.schemas import JobSummary
+from dockyard.web.schemas import JobDetail, JobSummary
 
 router = APIRouter(include_in_schema=False)
 
@@ -30,8 +31,8 @@ EXAMPLE_ROLES = ("receptor", "ligand")
 EXAMPLE_LABEL = "imatinib and Abl kinase (PDB 1IEP)"
 
 ACCEPT = {
-    "receptor": ".pdb,.pdbqt",
-    "ligand": ".sdf,.mol,.mol2,.pdbqt",
+    "receptor": ".pdb,.cif,.mmcif,.pdbqt",
+    "ligand": ".sdf,.mol,.mol2,.pdb,.pdbqt",
     "reference_ligand": ",".join(f".{fmt}" for fmt in REFERENCE_FORMATS),
 }
 """What the file inputs offer; a test checks it against the formats the science layer reads
@@ -67,6 +68,29 @@ def form_defaults() -> dict[str, str]:
         "energy_range": format(options.energy_range, "g"),
         "padding": format(DEFAULT_PADDING, "g"),
     }
+
+
+VIEWER_FORMATS = {
+    "pdb": "pdb",
+    "cif": "cif",
+    "mmcif": "cif",
+    "pdbqt": "pdbqt",
+    "sdf": "sdf",
+    "mol": "sdf",
+    "mol2": "mol2",
+}
+"""File formats as 3Dmol.js names them."""
+
+INTERACTION_LEGEND = (
+    ("hydrogen_bond", "Hydrogen bond"),
+    ("hydrophobic", "Hydrophobic contact"),
+    ("pi_stacking", "π-stacking"),
+    ("pi_cation", "π-cation"),
+    ("salt_bridge", "Salt bridge"),
+    ("halogen_bond", "Halogen bond"),
+    ("metal", "Metal contact"),
+)
+"""Interaction kinds (as ``dockyard.chem.interactions`` names them) and their labels."""
 
 
 def render(request: Request, template: str, **context: Any) -> HTMLResponse:
@@ -141,10 +165,123 @@ def _text(value: Any) -> str:
     return format(value, "g") if isinstance(value, float) else str(value)
 
 
+def _stored(files: list[str], stem: str) -> str | None:
+    """The stored file ``stem.<format>`` of a job, e.g. ``reference_ligand.sdf``."""
+    return next((name for name in files if name.rpartition(".")[0] == stem), None)
+
+
+def command_line(params: Mapping[str, Any], files: list[str]) -> str:
+    """The ``dockyard dock`` command that repeats a docking, with the user's file names."""
+    receptor = params.get("receptor") or {}
+    ligand = params.get("ligand") or {}
+    box = params.get("box") or {}
+    words = ["dockyard", "dock", "--receptor", receptor.get("filename") or "receptor.pdb"]
+    if ligand.get("source") == "smiles":
+        words += ["--smiles", ligand.get("smiles", "")]
+    else:
+        words += ["--ligand", ligand.get("filename") or "ligand.sdf"]
+    reference = _stored(files, "reference_ligand")
+    if params.get("box_source") == "reference_ligand" and reference:
+        words += ["--autobox-ligand", reference, "--padding", _text(params.get("padding", 4.0))]
+    elif box:
+        words += ["--center", *(format(box[f"center_{axis}"], "g") for axis in "xyz")]
+        words += ["--size", *(format(box[f"size_{axis}"], "g") for axis in "xyz")]
+    for option in ("exhaustiveness", "num_poses", "energy_range", "seed", "scoring"):
+        if params.get(option) is not None:
+            words += [f"--{option.replace('_', '-')}", _text(params[option])]
+    words += ["--out", "poses.sdf"]
+    return " ".join(shlex.quote(str(word)) for word in words)
+
+
+def viewer_data(job: JobDetail) -> dict[str, Any]:
+    """What the 3D viewer of a job page loads: the receptor (prepared once the job ran),
+    the poses, the reference ligand and the box."""
+    files = job.files
+    base = f"/api/jobs/{job.id}/"
+    finished_ok = job.status == JobStatus.COMPLETED
+    receptor = "receptor.pdbqt" if finished_ok and "receptor.pdbqt" in files else None
+    receptor = receptor or _stored(files, "receptor")
+    reference = _stored(files, "reference_ligand")
+    ligand = job.params.get("ligand") or {}
+    return {
+        "receptor": receptor and {"url": base + receptor, "format": _viewer_format(receptor)},
+        "poses": {"url": base + "poses.sdf", "format": "sdf"} if finished_ok else None,
+        "reference": reference and {"url": base + reference, "format": _viewer_format(reference)},
+        "box": job.params.get("box"),
+        "ligand_name": job.name,
+        "smiles": ligand.get("smiles"),
+    }
+
+
+def _viewer_format(filename: str) -> str:
+    return VIEWER_FORMATS.get(filename.rpartition(".")[2].lower(), "pdb")
+
+
+def depiction_url(smiles: str | None, width: int = 240, height: int = 180) -> str | None:
+    if not smiles:
+        return None
+    return f"/api/depict.svg?smiles={quote(smiles, safe='')}&width={width}&height={height}"
+
+
+def list_depiction(params: Mapping[str, Any]) -> str | None:
+    """The small drawing of a job's ligand in the job list."""
+    return depiction_url((params.get("ligand") or {}).get("smiles"), 120, 72)
+
+
+def clone_form(job: JobDetail) -> dict[str, Any]:
+    """A submission prefilled from a job: its values, and its input files to load again."""
+    if job.kind != "dock":
+        raise InputError(f"Job {job.id} is a {job.kind} job; only dockings are cloned here.")
+    params = job.params
+    box = params.get("box") or {}
+    ligand = params.get("ligand") or {}
+    reference_mode = params.get("box_source") == "reference_ligand"
+    values: dict[str, str] = {"name": job.name}
+    if not reference_mode:
+        values |= {key: format(value, "g") for key, value in box.items()}
+    else:
+        values["padding"] = _text(params.get("padding", DEFAULT_PADDING))
+    for option in ("exhaustiveness", "num_poses", "energy_range", "seed", "scoring"):
+        if params.get(option) is not None:
+            values[option] = _text(params[option])
+    if ligand.get("source") == "smiles":
+        values["smiles"] = ligand.get("smiles", "")
+    files = {}
+    base = f"/api/jobs/{job.id}/"
+    receptor = params.get("receptor") or {}
+    stored_receptor = f"receptor.{receptor.get('format', 'pdb')}"
+    if stored_receptor in job.files:
+        files["receptor"] = {"url": base + stored_receptor, "filename": receptor.get("filename")}
+    stored_ligand = _stored(job.files, "ligand_input")
+    if ligand.get("source") == "file" and stored_ligand:
+        files["ligand"] = {"url": base + stored_ligand, "filename": ligand.get("filename")}
+    stored_reference = _stored(job.files, "reference_ligand")
+    if reference_mode and stored_reference:
+        files["reference_ligand"] = {"url": base + stored_reference, "filename": stored_reference}
+    for entry in files.values():
+        entry["filename"] = entry["filename"] or entry["url"].rpartition("/")[2]
+    return {
+        "job_id": job.id,
+        "label": f"job {job.id} ({job.name})",
+        "box_mode": "reference" if reference_mode else "explicit",
+        "values": values,
+        "files": files,
+    }
+
+
 @router.get("/", response_class=HTMLResponse)
-def submit_page(request: Request) -> HTMLResponse:
+def submit_page(request: Request, store: StoreDep, clone: int | None = None) -> HTMLResponse:
+    """The submit form; ``?clone=ID`` fills it in with job ID's parameters and files."""
+    prefill = clone_form(get_job(clone, store)) if clone is not None else None
+    values = {**form_defaults(), **(prefill["values"] if prefill else {})}
     return render(
-        request, "submit.html", example=example_form(), defaults=form_defaults(), accept=ACCEPT
+        request,
+        "submit.html",
+        example=example_form(),
+        defaults=values,
+        prefill=prefill,
+        box_mode=prefill["box_mode"] if prefill else "explicit",
+        accept=ACCEPT,
     )
 
 
@@ -174,6 +311,7 @@ def jobs_page(
         request,
         "jobs.html",
         jobs=[JobSummary.from_job(job) for job in jobs],
+        depictions={job.id: list_depiction(job.params) for job in jobs},
         status=status,
         filters=filters,
         first_page=before is None,
@@ -185,15 +323,22 @@ def jobs_page(
 
 
 @router.get("/jobs/{job_id}", response_class=HTMLResponse)
-def job_page(request: Request, job_id: int, store: StoreDep) -> HTMLResponse:
+def job_page(request: Request, job_id: int, store: StoreDep) -> Response:
     since = utcnow()
     job = get_job(job_id, store)
+    if job.kind == SCREEN_KIND:
+        return RedirectResponse(f"/screens/{job_id}", status_code=303)
     results = job.results or {}
     report = results.get("receptor_report") or {}
     return render(
         request,
         "job.html",
         job=job,
+        viewer=viewer_data(job),
+        depiction=depiction_url((job.params.get("ligand") or {}).get("smiles")),
+        command=command_line(job.params, job.files) if job.kind == "dock" else None,
+        clone_url=f"/?clone={job.id}" if job.kind == "dock" else None,
+        interaction_kinds=INTERACTION_LEGEND,
         finished=job.status.is_finished,
         run_time=run_time(job),
         parameters=parameter_rows(job.params),

@@ -128,6 +128,65 @@ export function definitionList(mapping) {
   return list;
 }
 
+// Follow a live stream of /api/events: handlers[name](data) for each event of that name.
+// EventSource reconnects by itself after a dropped connection, sending the Last-Event-ID
+// the server resumes from. When it gives up (the server answered an error), a new source
+// opens after a pause, from the last event seen, so no change in between is lost. There
+// is no polling: the browser only waits for the server to send.
+export function follow(url, handlers) {
+  let lastEventId = null;
+  let source = null;
+  let pause = 1000;
+  let stopped = false;
+  const setState = (state) => {
+    document.documentElement.dataset.live = state;
+  };
+  const open = () => {
+    const target = new URL(url, window.location.href);
+    if (lastEventId) target.searchParams.set("since", lastEventId);
+    source = new EventSource(target);
+    source.addEventListener("open", () => {
+      pause = 1000;
+      setState("open");
+    });
+    source.addEventListener("error", () => {
+      if (stopped) return;
+      setState("reconnecting");
+      if (source.readyState === EventSource.CLOSED) {
+        window.setTimeout(open, pause);
+        pause = Math.min(pause * 2, 30000);
+      }
+    });
+    for (const [name, handler] of Object.entries(handlers)) {
+      source.addEventListener(name, (event) => {
+        if (event.lastEventId) lastEventId = event.lastEventId;
+        handler(JSON.parse(event.data), event);
+      });
+    }
+  };
+  open();
+  return {
+    close() {
+      stopped = true;
+      source?.close();
+      setState("closed");
+    },
+  };
+}
+
+export function element(tag, properties = {}, ...children) {
+  const node = Object.assign(document.createElement(tag), properties);
+  node.append(...children);
+  return node;
+}
+
+// A file as 3Dmol.js names its format, from the file name: "mol" files are SDF records.
+export function structureFormat(filename) {
+  const extension = filename.split(".").pop().toLowerCase();
+  const formats = { mol: "sdf", sdf: "sdf", mol2: "mol2", pdb: "pdb", pdbqt: "pdbqt" };
+  return { ...formats, cif: "cif", mmcif: "cif" }[extension] || null;
+}
+
 function localizeTimes() {
   for (const element of document.querySelectorAll("time[datetime]")) {
     setTime(element, element.getAttribute("datetime"));

@@ -1,6 +1,6 @@
 // The job list: rows follow /api/events in place; new jobs appear where they belong.
 
-import { fill } from "./common.js";
+import { fill, follow } from "./common.js";
 
 const table = document.getElementById("jobs");
 const rows = table.tBodies[0];
@@ -22,6 +22,18 @@ function placeFor(job) {
   return fullPage ? null : { before: null };
 }
 
+// A new row's ligand drawing: the job's SMILES is in its parameters, read once.
+async function addDepiction(row, jobId) {
+  const response = await fetch(`/api/jobs/${jobId}`, { headers: { Accept: "application/json" } });
+  if (!response.ok) return;
+  const smiles = (await response.json()).params?.ligand?.smiles;
+  if (!smiles) return;
+  const image = row.querySelector("img.depiction");
+  image.src = `/api/depict.svg?smiles=${encodeURIComponent(smiles)}&width=120&height=72`;
+  image.alt = `2D structure: ${smiles}`;
+  image.hidden = false;
+}
+
 function insertRow(job) {
   const wanted = !statusFilter || job.status === statusFilter;
   if (table.dataset.liveInsert !== "yes" || !wanted) return null;
@@ -32,15 +44,15 @@ function insertRow(job) {
   for (const link of row.querySelectorAll("a")) link.href = `/jobs/${job.id}`;
   rows.querySelector(".empty-row")?.remove();
   rows.insertBefore(row, place.before);
+  addDepiction(row, job.id);
   return row;
 }
 
-function onJob(event) {
-  const job = JSON.parse(event.data);
+function onJob(job) {
   const row = rowFor(job.id) || insertRow(job);
   if (!row) return;
   fill(row, job);
   row.dataset.status = job.status;
 }
 
-new EventSource(table.dataset.events).addEventListener("job", onJob);
+follow(table.dataset.events, { job: onJob });

@@ -1,0 +1,151 @@
+"""Preparation options: validated once, here, whether they come from a form, the CLI or code.
+
+Like :mod:`dockyard.chem.options` this imports no science package, so the web process can
+check a submission's options cheaply. Every bad value is an InputError naming its field.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from dockyard.chem._fields import is_blank, to_float
+from dockyard.errors import InputError
+
+DEFAULT_PH = 7.4
+
+HETERO_CHOICES = ("none", "metals", "cofactors")
+"""What to keep of the receptor's hetero groups (besides the polymer):
+``none``; ``metals`` (ions Vina can type); ``cofactors`` (metals plus known cofactors such as
+NAD(P)H, FAD, FMN, ATP, SAM or heme). A comma-separated list of residue names or
+``chain:number`` ids keeps exactly those groups (and metals)."""
+
+STEREO_CHOICES = ("flag", "enumerate")
+"""Unspecified stereocentres of a ligand: ``flag`` them (one configuration is embedded and a
+note says so) or ``enumerate`` the stereoisomers (up to MAX_STEREOISOMERS, each docked)."""
+
+MAX_STEREOISOMERS = 8
+
+_RESIDUE_NAME = re.compile(r"^[A-Za-z0-9]{1,3}$")
+_RESIDUE_ID = re.compile(r"^(?:[A-Za-z0-9]{1,3}\s+)?[A-Za-z0-9]{1,4}:-?\d+[A-Za-z]?$")
+
+
+@dataclass(frozen=True)
+class PreparationOptions:
+    """How receptors and ligands are prepared. ``ph=None`` keeps protonation as given."""
+
+    ph: float | None = DEFAULT_PH
+    keep_waters: tuple[str, ...] = ()
+    """Waters to keep, as ``chain:number`` ids (e.g. ``A:301``); ``("all",)`` keeps every one."""
+    keep_hetero: str | tuple[str, ...] = "metals"
+    altloc: str = ""
+    """Alternate location to keep (e.g. ``B``); empty keeps the highest occupancy."""
+    stereo: str = "flag"
+
+    def __post_init__(self) -> None:
+        if self.ph is not None:
+            ph = to_float(self.ph, "ph")
+            if not 0 <= ph <= 14:
+                raise InputError(f"ph must be from 0 to 14, got {ph:g}.", field="ph")
+            object.__setattr__(self, "ph", ph)
+        object.__setattr__(self, "keep_waters", _waters(self.keep_waters))
+        object.__setattr__(self, "keep_hetero", _hetero(self.keep_hetero))
+        altloc = (self.altloc or "").strip()
+        if altloc and not (len(altloc) == 1 and altloc.isalnum()):
+            raise InputError(
+                f"altloc must be one letter or digit (e.g. A or B), got {self.altloc!r}; "
+                "leave it empty to keep the conformation with the highest occupancy.",
+                field="altloc",
+            )
+        object.__setattr__(self, "altloc", altloc.upper())
+        stereo = (self.stereo or "").strip().lower()
+        if stereo not in STEREO_CHOICES:
+            raise InputError(
+                f"stereo must be one of {', '.join(STEREO_CHOICES)}, got {self.stereo!r}.",
+                field="stereo",
+            )
+        object.__setattr__(self, "stereo", stereo)
+
+    @classmethod
+    def from_fields(cls, values: Mapping[str, object]) -> PreparationOptions:
+        """Options from form or CLI strings; missing or empty values take the defaults.
+
+        ``ph`` may be ``none`` to keep the protonation states of the input.
+        """
+        given: dict[str, object] = {}
+        for option in dataclasses.fields(cls):
+            value = values.get(option.name)
+            if is_blank(value):
+                continue
+            if (
+                option.name == "ph"
+                and isinstance(value, str)
+                and value.strip().lower()
+                in (
+                    "none",
+                    "keep",
+                )
+            ):
+                given["ph"] = None
+            else:
+                given[option.name] = value
+        return cls(**given)
+
+    def to_dict(self) -> dict[str, object]:
+        values = dataclasses.asdict(self)
+        values["keep_waters"] = list(self.keep_waters)
+        if isinstance(self.keep_hetero, tuple):
+            values["keep_hetero"] = list(self.keep_hetero)
+        return values
+
+    @property
+    def keeps_all_waters(self) -> bool:
+        return self.keep_waters == ("all",)
+
+
+def _split(value: object, field: str) -> list[str]:
+    if isinstance(value, str):
+        items = re.split(r"[,;\n]+", value)
+    elif isinstance(value, list | tuple):
+        items = [str(item) for item in value]
+    else:
+        raise InputError(f"{field} must be a list or comma-separated text.", field=field)
+    return [" ".join(item.split()) for item in items if item.strip()]
+
+
+def _waters(value: object) -> tuple[str, ...]:
+    if value is None or value is False:
+        return ()
+    if value is True:
+        return ("all",)
+    items = _split(value, "keep_waters")
+    if [item.lower() for item in items] in (["all"], ["true"], ["yes"]):
+        return ("all",)
+    if [item.lower() for item in items] in (["none"], ["false"], ["no"]):
+        return ()
+    for item in items:
+        if not _RESIDUE_ID.match(item):
+            raise InputError(
+                f"keep_waters must list waters as chain:number (e.g. A:301, HOH B:412) "
+                f"or be 'all'; {item!r} is neither.",
+                field="keep_waters",
+            )
+    return tuple(item.split()[-1] for item in items)
+
+
+def _hetero(value: object) -> str | tuple[str, ...]:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return "metals"
+    items = _split(value, "keep_hetero")
+    if len(items) == 1 and items[0].lower() in HETERO_CHOICES:
+        return items[0].lower()
+    for item in items:
+        if not (_RESIDUE_NAME.match(item) or _RESIDUE_ID.match(item)):
+            raise InputError(
+                f"keep_hetero must be one of {', '.join(HETERO_CHOICES)} or a list of residue "
+                f"names or chain:number ids (e.g. NDP, ZN, A:193); {item!r} is none of these.",
+                field="keep_hetero",
+            )
+    return tuple(item.split()[-1].upper() for item in items)
