@@ -143,9 +143,7 @@ def test_job_from_a_raw_pdb_stores_the_prepared_receptor_and_its_report(live):
     assert pending["params"]["receptor_report"]["hydrogens_added"] > 1000
     assert pending["params"]["preparation"]["ph"] == 7.0
     assert pending["params"]["box_source"] == "reference_ligand"
-    assert {"receptor.pdbqt", "receptor_prepared.pdb", "receptor_input.pdb"} <= set(
-        pending["files"]
-    )
+    assert {"receptor.pdbqt", "receptor_prepared.pdb", "receptor.pdb"} <= set(pending["files"])
     job = live.wait(job_id)
     assert job["status"] == "completed", job["error"]
     assert job["results"]["receptor_report"] == pending["params"]["receptor_report"]

@@ -49,7 +49,10 @@ def test_box_and_options_do_not_load_the_science_stack():
 
 def test_versions_name_the_science_stack():
     found = versions()
-    assert set(found) == {"vina", "meeko", "rdkit", "gemmi", "dockyard"}
+    assert set(found) == {
+        "vina", "meeko", "rdkit", "gemmi", "pdbfixer", "openmm", "dimorphite-dl", "pykvfinder",
+        "dockyard",
+    }  # fmt: skip
     assert found["vina"].startswith("1.2")
     assert all(found.values())
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from dockyard.errors import InputError
 
 _AUTODOCK_TYPE_NAMES = (
-    "C A N O P S H F I NA OA SA HD Mg Mn Zn Ca Fe Cl Br Si At G0 G1 G2 G3 CG0 CG1 CG2 CG3 W B"
+    "C A N O P S H F I NA OA SA HD Mg Mn Zn Ca Fe Cl Br Si At G0 G1 G2 G3 CG0 CG1 CG2 CG3 W"
 )
 AUTODOCK_TYPES = frozenset(_AUTODOCK_TYPE_NAMES.split())
 """Atom types Vina 1.2 knows (``atom_constants.h``); they are case-sensitive."""

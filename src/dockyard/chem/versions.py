@@ -7,11 +7,12 @@ from importlib import metadata
 import dockyard
 
 SCIENCE_PACKAGES = ("vina", "meeko", "rdkit", "gemmi")
+PREPARATION_PACKAGES = ("pdbfixer", "openmm", "dimorphite-dl", "pykvfinder")
 
 
 def versions() -> dict[str, str]:
-    """Installed versions of Vina, Meeko, RDKit, gemmi and Dockyard itself."""
-    found = {name: _installed(name) for name in SCIENCE_PACKAGES}
+    """Installed versions of Vina, Meeko, RDKit, gemmi, the preparation tools and Dockyard."""
+    found = {name: _installed(name) for name in SCIENCE_PACKAGES + PREPARATION_PACKAGES}
     found["dockyard"] = getattr(dockyard, "__version__", None) or _installed("dockyard", "0.1.0")
     return found
 

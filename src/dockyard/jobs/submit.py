@@ -83,7 +83,10 @@ def build_dock_job(request: DockRequest, *, max_upload_bytes: int) -> JobSpec:
             f"The SMILES is {len(smiles)} characters long; the limit is {MAX_SMILES_LENGTH}.",
             field="smiles",
         )
-    files = [StoredFile(f"receptor_input.{receptor_format}", receptor_text.encode())]
+    # The upload as it came (a PDBQT upload is kept as the cleaned receptor.pdbqt below).
+    files = []
+    if receptor_format != "pdbqt":
+        files.append(StoredFile(f"receptor.{receptor_format}", receptor_text.encode()))
     ligand_file = None
     if request.ligand is not None:
         ligand_format, ligand_text = _read_upload(

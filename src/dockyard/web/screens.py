@@ -5,17 +5,40 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
-from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
+from fastapi.responses import (
+    HTMLResponse,
+    JSONResponse,
+    RedirectResponse,
+    Response,
+    StreamingResponse,
+)
 
+from dockyard.chem.library import LIBRARY_FORMATS, MAX_LIGANDS
+from dockyard.errors import NotFoundError
 from dockyard.jobs import screen_results
-from dockyard.jobs.models import LigandStatus, utcnow
-from dockyard.jobs.screening import LibraryUpload, ScreenRequest, submit_screen
+from dockyard.jobs.models import SCREEN_KIND, LigandStatus, utcnow
+from dockyard.jobs.screening import (
+    SCREEN_DEFAULT_POSES,
+    LibraryUpload,
+    ScreenRequest,
+    submit_screen,
+)
 from dockyard.web.api import OptionalFile, OptionalText, RunnerDep, StoreDep, read_upload
-from dockyard.web.pages import events_url, format_duration, render
+from dockyard.web.pages import (
+    ACCEPT,
+    events_url,
+    form_defaults,
+    format_duration,
+    parameter_rows,
+    render,
+)
 from dockyard.web.schemas import JobSummary
 
 router = APIRouter(prefix="/api/screens", tags=["screens"])
 pages = APIRouter(prefix="/screens", include_in_schema=False)
+
+PAGE_SIZE = 50
+"""Rows of a page of the ligand table on the screen page (``?page_size=`` changes it)."""
 
 TABLE_COLUMNS = (
     ("index", "#"),
@@ -194,15 +217,53 @@ def export_top_sdf(
     )
 
 
+LIBRARY_ACCEPT = ",".join(f".{fmt}" for fmt in LIBRARY_FORMATS)
+
+
 @pages.get("/new", response_class=HTMLResponse)
 def new_screen_page(request: Request) -> HTMLResponse:
-    return render(request, "screen_new.html")
+    """The screen form: the submit form's fields, a library instead of one ligand."""
+    defaults = {**form_defaults(), "num_poses": str(SCREEN_DEFAULT_POSES), "size": "20"}
+    return render(
+        request,
+        "screen_new.html",
+        defaults=defaults,
+        accept={**ACCEPT, "library": LIBRARY_ACCEPT},
+        max_ligands=MAX_LIGANDS,
+    )
+
+
+def screen_parameters(params: dict) -> list[tuple[str, str]]:
+    """The screen's parameters as (label, text) rows, as on a job's page, plus the library."""
+    library = (params.get("library") or {}).get("filename")
+    rows = [("Library", library)] if library else []
+    rows += parameter_rows(params)
+    rows.append(("Duplicates", "skipped" if params.get("skip_duplicates", True) else "docked"))
+    if params.get("chunk_size"):
+        rows.append(("Ligands per chunk", str(params["chunk_size"])))
+    return rows
 
 
 @pages.get("/{screen_id}", response_class=HTMLResponse)
-def screen_page(request: Request, screen_id: int, store: StoreDep) -> HTMLResponse:
+def screen_page(
+    request: Request,
+    screen_id: int,
+    store: StoreDep,
+    page_size: Annotated[int, Query(ge=1, le=500)] = PAGE_SIZE,
+) -> Response:
+    """One screen; ``?page_size=`` sets how many rows a page of the ligand table holds."""
     since = utcnow()
-    job, _ = screen_results.get_screen(store, screen_id)
+    try:
+        job, _ = screen_results.get_screen(store, screen_id)
+    except NotFoundError as missing:
+        # A docking's (or a chunk's) id leads to its own page.
+        try:
+            kind = store.get_job(screen_id).kind
+        except NotFoundError:
+            raise missing from None
+        if kind != SCREEN_KIND:
+            return RedirectResponse(f"/jobs/{screen_id}", status_code=303)
+        raise
     overview = screen_results.overview(store, screen_id)
     eta = overview["eta_seconds"]
     return render(
@@ -213,5 +274,8 @@ def screen_page(request: Request, screen_id: int, store: StoreDep) -> HTMLRespon
         eta=format_duration(eta) if eta else None,
         finished=job.status.is_finished,
         columns=TABLE_COLUMNS,
+        page_size=page_size,
+        parameters=screen_parameters(job.params),
+        warnings=job.params.get("warnings") or [],
         events_url=events_url(since, job_id=screen_id),
     )

@@ -41,7 +41,12 @@ function insertRow(job) {
   if (!place) return null;
   const row = template.content.firstElementChild.cloneNode(true);
   row.dataset.jobId = job.id;
-  for (const link of row.querySelectorAll("a")) link.href = `/jobs/${job.id}`;
+  const page = job.kind === "screen" ? "screens" : "jobs";
+  for (const link of row.querySelectorAll("a")) link.href = `/${page}/${job.id}`;
+  if (page === "screens") {
+    const tag = Object.assign(document.createElement("span"), { className: "kind-tag", textContent: "screen" });
+    row.querySelector("td.name").append(" ", tag);
+  }
   rows.querySelector(".empty-row")?.remove();
   rows.insertBefore(row, place.before);
   addDepiction(row, job.id);

@@ -1,20 +1,25 @@
 // A screen's page: counts, leaderboard, histogram and the ligand table follow /api/events.
 // Each event of this screen triggers one refresh of what changed (at most one a second);
-// nothing is polled on a timer.
+// nothing is polled on a timer. Choose a ligand to see its poses in 3D.
 
 import { FINISHED, element, fill, follow, formatDuration, formatScore, readError } from "./common.js";
-import { histogram } from "./plots.js";
+import { loadChart } from "./plots.js";
 import { DockViewer } from "./viewer.js";
 
 const page = document.getElementById("screen");
 const id = page.dataset.screenId;
 const api = `/api/screens/${id}`;
-const PAGE_SIZE = 50;
+const PAGE_SIZE = Number(page.dataset.pageSize) || 50;
 const table = document.getElementById("ligands");
 const filters = document.getElementById("ligand-filters");
+const holder = document.getElementById("viewer");
+const viewerMessage = document.getElementById("viewer-message");
 const state = { sort: "score", order: "asc", offset: 0, total: 0 };
 let chart = null;
 let viewer = null;
+let selected = null; // the library index of the ligand in the 3D view
+let tableRequest = 0;
+let ligandRequest = 0;
 
 async function getJSON(url) {
   const response = await fetch(url, { headers: { Accept: "application/json" } });
@@ -22,133 +27,322 @@ async function getJSON(url) {
   return response.json();
 }
 
-function depiction(smiles, width = 96, height = 64) {
-  if (!smiles) return "";
-  const query = new URLSearchParams({ smiles, width, height });
+const fixed = (value, digits) => (typeof value === "number" ? value.toFixed(digits) : "—");
+
+function depiction(row, width = 96, height = 64) {
+  if (!row.smiles) return "";
+  const query = new URLSearchParams({ smiles: row.smiles, width, height });
   return element("img", {
     className: "depiction",
     src: `/api/depict.svg?${query}`,
     width,
     height,
-    loading: "lazy",
-    alt: `2D structure: ${smiles}`,
+    alt: `2D structure of ${displayName(row)}`,
   });
 }
 
+const displayName = (row) => row.name || `ligand ${row.index + 1}`;
+
 function showButton(row) {
-  const button = element("button", { type: "button", className: "button link" }, row.name);
+  const button = element("button", { type: "button", className: "button link" }, displayName(row));
   button.dataset.show = row.index;
   return button;
 }
 
-function renderLeaderboard(rows) {
-  const body = document.querySelector("#leaderboard tbody");
-  body.replaceChildren(
-    ...rows.map((row, rank) => {
-      const line = element(
-        "tr",
-        {},
-        element("td", { className: "num" }, String(rank + 1)),
-        element("td", {}, depiction(row.smiles)),
-        element("td", {}, showButton(row)),
-        element("td", { className: "num" }, formatScore(row.score)),
-        element("td", { className: "num" }, row.ligand_efficiency?.toFixed(3) ?? "—"),
-      );
-      line.dataset.index = row.index;
-      return line;
-    }),
-  );
-  if (!rows.length) body.append(element("tr", { className: "empty-row" }, element("td", { colSpan: 5 }, "No ligand docked yet.")));
+// The chosen ligand's rows stand out in the leaderboard and the table.
+function markSelected() {
+  for (const row of page.querySelectorAll("tr[data-index]")) {
+    if (Number(row.dataset.index) === selected) row.setAttribute("aria-selected", "true");
+    else row.removeAttribute("aria-selected");
+  }
 }
+
+// -- counts and leaderboard ------------------------------------------------------------------
 
 function renderCounts(overview) {
   for (const [key, value] of Object.entries(overview.counts)) {
     const cell = page.querySelector(`[data-count="${key}"]`);
     if (cell) cell.textContent = value;
   }
+  document.getElementById("best-score").textContent = formatScore(overview.best_score);
   const rate = overview.throughput_per_minute;
   document.getElementById("throughput").textContent = rate ? `${rate.toFixed(1)} / min` : "—";
   document.getElementById("eta").textContent = overview.eta_seconds ? formatDuration(overview.eta_seconds) : "—";
 }
 
-async function renderHistogram() {
-  const canvas = document.getElementById("histogram");
-  const scores = await allScores();
-  if (chart) chart.update(scores);
-  else chart = await histogram(canvas, scores, { width: 0.5, label: "Ligands" });
+function renderLeaderboard(rows) {
+  const body = document.querySelector("#leaderboard tbody");
+  if (!rows.length) {
+    const empty = "No ligand docked yet; the best appear here as they finish.";
+    body.replaceChildren(element("tr", { className: "empty-row" }, element("td", { colSpan: 5 }, empty)));
+    return;
+  }
+  // Keep the drawings of ligands already shown: no flicker, no new request.
+  const images = new Map(
+    [...body.querySelectorAll("tr[data-index]")].map((line) => [line.dataset.index, line.querySelector("img")]),
+  );
+  body.replaceChildren(
+    ...rows.map((row, rank) => {
+      const line = element(
+        "tr",
+        {},
+        element("td", { className: "num" }, String(rank + 1)),
+        element("td", { className: "structure" }, images.get(String(row.index)) || depiction(row)),
+        element("td", { className: "name" }, showButton(row)),
+        element("td", { className: "num score" }, formatScore(row.score)),
+        element("td", { className: "num col-le" }, fixed(row.ligand_efficiency, 3)),
+      );
+      line.dataset.index = row.index;
+      return line;
+    }),
+  );
 }
 
-async function allScores() {
-  const data = await getJSON(`${api}/histogram?bins=40`);
-  document.getElementById("above-zero").textContent = data.above_zero
-    ? `${data.above_zero} ligand(s) scored above 0 (did not fit the box) and are not shown.`
-    : "";
-  // Expand bin counts to values at the bin centres; the chart bins them again at 0.5 kcal/mol.
-  const values = [];
-  data.counts.forEach((count, index) => {
-    const centre = (data.edges[index] + data.edges[index + 1]) / 2;
-    for (let n = 0; n < count; n += 1) values.push(centre);
-  });
-  return values;
+// -- the histogram: the server's bins, drawn by Chart.js ---------------------------------------
+
+function palette() {
+  const style = getComputedStyle(document.documentElement);
+  const read = (name) => style.getPropertyValue(name).trim();
+  return { text: read("--muted"), grid: read("--border"), accent: read("--accent") };
 }
+
+function binLabels(edges) {
+  const width = edges.length > 1 ? edges[1] - edges[0] : 1;
+  const digits = width < 0.1 ? 2 : 1;
+  return edges.slice(0, -1).map((edge) => ((edge + width / 2).toFixed(digits)));
+}
+
+async function drawHistogram(data) {
+  const canvas = document.getElementById("histogram");
+  const labels = binLabels(data.edges);
+  const shown = data.counts.reduce((sum, count) => sum + count, 0);
+  document.getElementById("histogram-empty").hidden = shown > 0;
+  if (chart) {
+    chart.data.labels = labels;
+    chart.data.datasets[0].data = data.counts;
+    chart.$edges = data.edges;
+    chart.update();
+  } else {
+    const Chart = await loadChart();
+    const colors = palette();
+    const axis = (title, extra = {}) => ({
+      title: { display: true, text: title, color: colors.text },
+      ticks: { color: colors.text, ...extra.ticks },
+      grid: { color: colors.grid },
+      ...extra,
+    });
+    chart = new Chart(canvas, {
+      type: "bar",
+      data: {
+        labels,
+        datasets: [
+          { label: "Ligands", data: data.counts, backgroundColor: colors.accent, barPercentage: 1, categoryPercentage: 1 },
+        ],
+      },
+      options: {
+        responsive: true,
+        maintainAspectRatio: false,
+        animation: false,
+        plugins: {
+          legend: { display: false },
+          tooltip: {
+            callbacks: {
+              title: (items) => {
+                const edges = chart.$edges;
+                const at = items[0].dataIndex;
+                return `${edges[at].toFixed(2)} to ${edges[at + 1].toFixed(2)} kcal/mol`;
+              },
+              label: (item) => `${item.raw} ligand${item.raw === 1 ? "" : "s"}`,
+            },
+          },
+        },
+        scales: {
+          x: axis("Best score (kcal/mol)", { ticks: { maxRotation: 0, autoSkipPadding: 8 } }),
+          y: axis("Ligands", { beginAtZero: true, ticks: { precision: 0 } }),
+        },
+      },
+    });
+    chart.$edges = data.edges;
+  }
+  canvas.dataset.points = shown;
+  document.getElementById("above-zero").textContent = data.above_zero
+    ? `${data.above_zero} ligand${data.above_zero === 1 ? "" : "s"} scored above 0 (did not fit the box) and ${data.above_zero === 1 ? "is" : "are"} not shown.`
+    : "";
+}
+
+async function renderHistogram(docked) {
+  // About two bins per square root of the ligands, between 6 and 40: readable at any size.
+  const bins = Math.max(6, Math.min(40, Math.round(2 * Math.sqrt(docked))));
+  await drawHistogram(await getJSON(`${api}/histogram?bins=${bins}`));
+}
+
+// -- the ligand table ------------------------------------------------------------------------
+
+const STATUS_BADGE = { completed: "completed", pending: "pending", duplicate: "cancelled", failed: "failed" };
 
 function ligandRow(row) {
-  const note = row.status === "duplicate" ? `same as ligand ${row.duplicate_of + 1}` : row.error || "";
+  const note = row.status === "duplicate" && row.duplicate_of !== null
+    ? `same as ligand ${row.duplicate_of + 1}`
+    : row.error || "";
   const cells = [
-    element("td", { className: "num" }, String(row.index + 1)),
-    element("td", {}, row.status === "completed" ? showButton(row) : row.name),
-    element("td", {}, element("span", { className: `badge badge-${row.status === "completed" ? "completed" : row.status === "pending" ? "pending" : "failed"}` }, row.status)),
-    element("td", { className: "num" }, formatScore(row.score)),
-    element("td", { className: "num" }, row.ligand_efficiency?.toFixed(3) ?? "—"),
-    element("td", { className: "num" }, row.heavy_atoms ?? "—"),
-    element("td", { className: "num" }, row.molecular_weight?.toFixed(1) ?? "—"),
-    element("td", { className: "num" }, row.logp?.toFixed(2) ?? "—"),
-    element("td", { className: "note" }, note),
+    element("td", { className: "num col-index" }, String(row.index + 1)),
+    element("td", { className: "name col-name" }, row.status === "completed" ? showButton(row) : displayName(row)),
+    element("td", { className: "col-status" }, element("span", { className: `badge badge-${STATUS_BADGE[row.status] || "pending"}` }, row.status)),
+    element("td", { className: "num col-score" }, formatScore(row.score)),
+    element("td", { className: "num col-ligand_efficiency" }, fixed(row.ligand_efficiency, 3)),
+    element("td", { className: "num col-heavy_atoms" }, row.heavy_atoms ?? "—"),
+    element("td", { className: "num col-molecular_weight" }, fixed(row.molecular_weight, 1)),
+    element("td", { className: "num col-logp" }, fixed(row.logp, 2)),
+    element("td", { className: "note col-note" }, note),
   ];
   const line = element("tr", {}, ...cells);
   line.dataset.index = row.index;
+  line.dataset.status = row.status;
   return line;
 }
 
-async function renderTable() {
+function tableQuery() {
   const query = new URLSearchParams({ sort: state.sort, order: state.order, limit: PAGE_SIZE, offset: state.offset });
-  for (const [key, value] of new FormData(filters)) if (value !== "") query.set(key, value);
-  const data = await getJSON(`${api}/ligands?${query}`);
+  for (const [key, value] of new FormData(filters)) if (String(value).trim() !== "") query.set(key, String(value).trim());
+  return query;
+}
+
+async function renderTable() {
+  const ticket = ++tableRequest;
+  table.dataset.state = "loading";
+  let data = await getJSON(`${api}/ligands?${tableQuery()}`);
+  if (ticket !== tableRequest) return; // a newer request (another sort, filter or page) won
+  if (data.total && state.offset >= data.total) {
+    // Fewer rows match than before (a filter on a running screen): show the last page.
+    state.offset = Math.floor((data.total - 1) / PAGE_SIZE) * PAGE_SIZE;
+    data = await getJSON(`${api}/ligands?${tableQuery()}`);
+    if (ticket !== tableRequest) return;
+  }
   state.total = data.total;
-  table.tBodies[0].replaceChildren(...data.ligands.map(ligandRow));
+  const body = table.tBodies[0];
+  if (data.ligands.length) body.replaceChildren(...data.ligands.map(ligandRow));
+  else {
+    const empty = filtersSet() ? "No ligand matches these filters." : "The library is empty.";
+    body.replaceChildren(element("tr", { className: "empty-row" }, element("td", { colSpan: 9 }, empty)));
+  }
+  markSelected();
   const last = Math.min(state.offset + PAGE_SIZE, data.total);
   document.getElementById("page-info").textContent = data.total
     ? `${state.offset + 1}–${last} of ${data.total}`
-    : "No ligand matches.";
+    : "No ligands";
   document.getElementById("page-previous").disabled = state.offset === 0;
   document.getElementById("page-next").disabled = last >= data.total;
   for (const header of table.tHead.querySelectorAll("th[aria-sort]")) {
     const key = header.querySelector("button").dataset.sort;
     header.setAttribute("aria-sort", key === state.sort ? (state.order === "asc" ? "ascending" : "descending") : "none");
   }
+  table.dataset.state = "ready";
 }
 
-async function showLigand(index) {
-  const ligand = await getJSON(`${api}/ligands/${index}`);
+function filtersSet() {
+  return [...new FormData(filters).values()].some((value) => String(value).trim() !== "");
+}
+
+// -- one ligand in 3D ------------------------------------------------------------------------
+
+function splitPoses(sdf) {
+  return sdf
+    .split(/^\$\$\$\$\s*$/m)
+    .filter((record) => record.trim())
+    .map((record) => {
+      const found = record.match(/>\s*<vina_affinity>[^\n]*\n\s*([-\d.]+)/);
+      return found ? Number(found[1]) : null;
+    });
+}
+
+function showPose(rank) {
+  viewer.showPose(rank, { zoom: true });
+  for (const button of document.querySelectorAll("#ligand-poses .pose-button")) {
+    button.setAttribute("aria-pressed", String(Number(button.dataset.rank) === rank));
+  }
+}
+
+function renderPoseButtons(sdf) {
+  const buttons = splitPoses(sdf).map((affinity, at) => {
+    const rank = at + 1;
+    const button = element(
+      "button",
+      { type: "button", className: "pose-button" },
+      String(rank),
+      element("span", { className: "pose-score" }, formatScore(affinity)),
+    );
+    button.dataset.rank = rank;
+    button.setAttribute("aria-label", `Pose ${rank}, ${formatScore(affinity)} kcal/mol`);
+    button.setAttribute("aria-pressed", String(rank === 1));
+    return button;
+  });
+  document.getElementById("ligand-poses").replaceChildren(...buttons);
+}
+
+function renderFacts(ligand) {
+  const facts = {
+    "Best score": `${formatScore(ligand.score)} kcal/mol`,
+    "Ligand efficiency": fixed(ligand.ligand_efficiency, 3),
+    "Heavy atoms": ligand.heavy_atoms ?? "—",
+    "Molecular weight": fixed(ligand.molecular_weight, 1),
+    logP: fixed(ligand.logp, 2),
+    SMILES: ligand.smiles || "—",
+    "Library line": ligand.index + 1,
+  };
+  document
+    .getElementById("ligand-facts")
+    .replaceChildren(...Object.entries(facts).flatMap(([label, value]) => [element("dt", {}, label), element("dd", {}, String(value))]));
+  const image = document.getElementById("ligand-depiction");
+  if (ligand.smiles) {
+    image.src = `/api/depict.svg?${new URLSearchParams({ smiles: ligand.smiles, width: 240, height: 180 })}`;
+    image.alt = `2D structure of ${displayName(ligand)}`;
+  }
+  image.hidden = !ligand.smiles;
+}
+
+let viewerReady = null;
+async function startViewer() {
+  viewer = await DockViewer.create(holder);
+  const response = await fetch(holder.dataset.receptor);
+  if (!response.ok) throw new Error((await readError(response)).message);
+  viewer.setReceptor(await response.text(), "pdbqt");
+  viewer.setBox(JSON.parse(holder.dataset.box));
+}
+
+async function showLigand(index, { focus = false } = {}) {
+  const ticket = ++ligandRequest;
+  selected = Number(index);
+  markSelected();
   const section = document.getElementById("ligand-view");
   section.hidden = false;
-  document.getElementById("ligand-name").textContent = ligand.name;
-  document.getElementById("ligand-download").href = `${api}/ligands/${index}/poses.sdf`;
-  document.getElementById("ligand-facts").textContent =
-    `Best score ${formatScore(ligand.score)} kcal/mol · ligand efficiency ${ligand.ligand_efficiency?.toFixed(3)} · ` +
-    `${ligand.heavy_atoms} heavy atoms · MW ${ligand.molecular_weight?.toFixed(1)} · logP ${ligand.logp?.toFixed(2)} · ${ligand.smiles}`;
-  const holder = document.getElementById("viewer");
-  if (!viewer) {
-    viewer = await DockViewer.create(holder);
-    const receptor = await fetch(holder.dataset.receptor);
-    viewer.setReceptor(await receptor.text(), "pdbqt");
-    viewer.setBox(JSON.parse(holder.dataset.box));
+  holder.dataset.state = "loading";
+  viewerMessage.textContent = "Loading the 3D view…";
+  viewerMessage.hidden = false;
+  try {
+    const ligand = await getJSON(`${api}/ligands/${index}`);
+    if (ticket !== ligandRequest) return;
+    document.getElementById("ligand-name").textContent = displayName(ligand);
+    document.getElementById("ligand-download").href = `${api}/ligands/${index}/poses.sdf`;
+    renderFacts(ligand);
+    renderPoseButtons(ligand.poses_sdf || "");
+    viewerReady ??= startViewer();
+    await viewerReady;
+    if (ticket !== ligandRequest) return;
+    viewer.setPoses(ligand.poses_sdf || "");
+    showPose(1);
+    holder.dataset.ligand = index;
+    viewerMessage.hidden = true;
+    holder.dataset.state = "ready";
+  } catch (error) {
+    viewerReady = viewer ? viewerReady : null;
+    viewerMessage.textContent = `The 3D view could not be drawn: ${error.message}`;
+    holder.dataset.state = "failed";
   }
-  viewer.setPoses(ligand.poses_sdf || "");
-  viewer.showPose(1, { zoom: true });
-  holder.dataset.ligand = index;
-  section.scrollIntoView({ behavior: "smooth", block: "nearest" });
+  section.scrollIntoView({ behavior: "smooth", block: "start" });
+  if (focus) section.focus({ preventScroll: true });
 }
+
+// -- live refresh ----------------------------------------------------------------------------
 
 let refreshing = false;
 let again = false;
@@ -158,12 +352,17 @@ async function refresh() {
     return;
   }
   refreshing = true;
+  const status = document.getElementById("refresh-status");
   try {
     const overview = await getJSON(api);
     renderCounts(overview);
     renderLeaderboard(overview.leaderboard);
-    await Promise.all([renderHistogram(), renderTable()]);
+    markSelected();
+    await Promise.all([renderHistogram(overview.counts.completed), renderTable()]);
+    status.textContent = "";
     page.dataset.refreshed = String(Date.now());
+  } catch (error) {
+    status.textContent = `Could not refresh the results: ${error.message}`;
   } finally {
     window.setTimeout(() => {
       refreshing = false;
@@ -178,32 +377,46 @@ async function refresh() {
 function onJob(job) {
   fill(page, job);
   page.dataset.status = job.status;
+  document.getElementById("job-error").hidden = !job.error;
   if (FINISHED.has(job.status)) document.getElementById("cancel-button").hidden = true;
   refresh();
 }
 
 async function act(method, url, then) {
+  const error = document.getElementById("action-error");
+  error.hidden = true;
   const response = await fetch(url, { method });
   if (response.ok) return then();
-  const error = document.getElementById("action-error");
   error.textContent = (await readError(response)).message;
   error.hidden = false;
 }
 
-page.addEventListener("click", (event) => {
-  const target = event.target.closest("[data-show]");
-  if (target) showLigand(target.dataset.show);
-  const sort = event.target.closest("button.sort");
-  if (sort) {
-    state.order = state.sort === sort.dataset.sort && state.order === "asc" ? "desc" : "asc";
-    state.sort = sort.dataset.sort;
-    state.offset = 0;
-    renderTable();
-  }
-});
-filters.addEventListener("input", () => {
+function sortBy(key) {
+  state.order = state.sort === key && state.order === "asc" ? "desc" : "asc";
+  state.sort = key;
   state.offset = 0;
   renderTable();
+}
+
+page.addEventListener("click", (event) => {
+  const show = event.target.closest("[data-show]");
+  if (show) showLigand(show.dataset.show, { focus: event.detail === 0 });
+  const sort = event.target.closest("button.sort");
+  if (sort) sortBy(sort.dataset.sort);
+  const pose = event.target.closest("#ligand-poses .pose-button");
+  if (pose && viewer) showPose(Number(pose.dataset.rank));
+});
+
+let typing = null;
+filters.addEventListener("input", (event) => {
+  window.clearTimeout(typing);
+  const apply = () => {
+    state.offset = 0;
+    renderTable();
+  };
+  // Typing waits for a pause; a choice in the status list applies at once.
+  if (event.target.tagName === "SELECT") apply();
+  else typing = window.setTimeout(apply, 250);
 });
 filters.addEventListener("submit", (event) => event.preventDefault());
 document.getElementById("page-previous").addEventListener("click", () => {
@@ -218,7 +431,7 @@ document.getElementById("cancel-button").addEventListener("click", () =>
   act("POST", `/api/jobs/${id}/cancel`, () => refresh()),
 );
 document.getElementById("delete-button").addEventListener("click", () => {
-  if (window.confirm("Delete this screen and all its results?")) {
+  if (window.confirm(`Delete screen ${id} and all its results? This cannot be undone.`)) {
     act("DELETE", `/api/jobs/${id}`, () => window.location.assign("/jobs"));
   }
 });
