@@ -84,8 +84,14 @@ class Preflight:
         }
 
 
-def preflight(request: PreflightRequest, *, strict: bool = False) -> Preflight:
-    """Prepare everything a docking needs; ``strict`` refuses what would fail."""
+def preflight(
+    request: PreflightRequest, *, strict: bool = False, require_ligand: bool = True
+) -> Preflight:
+    """Prepare everything a docking needs; ``strict`` refuses what would fail.
+
+    A screen checks its target without a ligand (``require_ligand=False``): its ligands come
+    from the library, one by one.
+    """
     options = request.options
     source = _box_source(request)
     if strict and source is None:
@@ -99,7 +105,7 @@ def preflight(request: PreflightRequest, *, strict: bool = False) -> Preflight:
     if source == "pocket":
         box = _pocket_box(request.pocket, pockets)
     ligand = _ligand(request, options)
-    if strict and ligand is None:
+    if strict and require_ligand and ligand is None:
         raise InputError("A ligand is required: upload a file or paste a SMILES.", field="ligand")
     if box is not None:
         warnings += _box_warnings(box, source, receptor, ligand, strict)

@@ -99,7 +99,7 @@ def _screen_here(
     from dockyard.jobs import screen_results
     from dockyard.jobs.screening import LibraryUpload, ScreenRequest, submit_screen
     from dockyard.jobs.store import Store
-    from dockyard.jobs.submit import Upload
+    from dockyard.jobs.submit import DockRequest, Upload
     from dockyard.runners.local import LocalRunner
 
     workers = workers or default_workers()
@@ -112,13 +112,17 @@ def _screen_here(
                 job = submit_screen(
                     store,
                     ScreenRequest(
-                        receptor=Upload(receptor.name, receptor.read_bytes()),
-                        library=LibraryUpload(library.name, stream),
-                        reference_ligand=(
-                            Upload(reference.name, reference.read_bytes()) if reference else None
+                        target=DockRequest(
+                            receptor=Upload(receptor.name, receptor.read_bytes()),
+                            reference_ligand=(
+                                Upload(reference.name, reference.read_bytes())
+                                if reference
+                                else None
+                            ),
+                            box={key: fields.get(key) for key in _BOX_KEYS},
+                            padding=fields["padding"],
                         ),
-                        box={key: fields.get(key) for key in _BOX_KEYS},
-                        padding=fields["padding"],
+                        library=LibraryUpload(library.name, stream),
                         options={key: fields[key] for key in _OPTION_KEYS},
                         name=fields["name"],
                         skip_duplicates=fields["skip_duplicates"],

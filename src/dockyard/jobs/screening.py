@@ -19,18 +19,17 @@ from typing import Any, BinaryIO
 from sqlalchemy import case, func, insert, select, update
 
 from dockyard.chem import (
-    RECEPTOR_FORMATS,
     Box,
     Docker,
     DockingOptions,
     ligand_from_file,
     ligand_from_smiles,
-    prepare_receptor,
 )
 from dockyard.chem.docking import random_seed
 from dockyard.chem.library import read_library
+from dockyard.chem.prep_options import DEFAULT_PH
 from dockyard.chem.properties import describe, ligand_efficiency
-from dockyard.errors import DockingError, DockyardError, InputError
+from dockyard.errors import DockyardError, InputError
 from dockyard.jobs.models import (
     CHUNK_KIND,
     SCREEN_KIND,
@@ -42,7 +41,7 @@ from dockyard.jobs.models import (
     utcnow,
 )
 from dockyard.jobs.store import Claim, ClaimLost, Store, StoredFile, file_row
-from dockyard.jobs.submit import DockRequest, Upload, _box, _read_upload
+from dockyard.jobs.submit import DockRequest, prepare_target
 
 INSERT_BATCH = 5000
 MAX_CHUNK = 200
@@ -58,11 +57,9 @@ class LibraryUpload:
 
 @dataclass(frozen=True)
 class ScreenRequest:
-    receptor: Upload | None
+    target: DockRequest
+    """The receptor, box and preparation options (no ligand: those come from the library)."""
     library: LibraryUpload | None
-    reference_ligand: Upload | None = None
-    box: Mapping[str, Any] = field(default_factory=dict)
-    padding: Any = None
     options: Mapping[str, Any] = field(default_factory=dict)
     name: str = ""
     skip_duplicates: bool = True
@@ -103,11 +100,11 @@ def submit_screen(
         key: value for key, value in request.options.items() if value not in (None, "")
     }
     options_given.setdefault("num_poses", SCREEN_DEFAULT_POSES)
-    target_params, files = prepare_target(request, max_upload_bytes)
+    target = prepare_target(request.target, max_upload_bytes=max_upload_bytes, require_ligand=False)
     options = DockingOptions.from_fields(options_given)
     options = options.with_seed(options.seed or random_seed())
     params = {
-        **target_params,
+        **target.params,
         "library": {"filename": request.library.filename},
         "skip_duplicates": bool(request.skip_duplicates),
         **{key: value for key, value in options.to_dict().items() if key != "cpu"},
@@ -127,7 +124,7 @@ def submit_screen(
         )
         session.add(screen)
         session.flush()
-        session.add_all(file_row(screen.id, stored, role="input") for stored in files)
+        session.add_all(file_row(screen.id, stored, role="input") for stored in target.files)
         total = 0
         for batch in _batches(read_library(request.library.stream, request.library.filename)):
             session.execute(
@@ -169,39 +166,6 @@ def submit_screen(
         )
         screen.params = {**params, "total": total, "chunk_size": size}
     return screen
-
-
-def prepare_target(
-    request: ScreenRequest, max_upload_bytes: int
-) -> tuple[dict[str, Any], list[StoredFile]]:
-    """The receptor prepared once for the whole screen, and the box, or a field-named error."""
-    fmt, text = _read_upload(request.receptor, "receptor", RECEPTOR_FORMATS, max_upload_bytes)
-    files: list[StoredFile] = []
-    box, box_params = _box(
-        DockRequest(
-            receptor=None,
-            reference_ligand=request.reference_ligand,
-            box=request.box,
-            padding=request.padding,
-        ),
-        max_upload_bytes,
-        files,
-    )
-    try:
-        receptor = prepare_receptor(text, fmt, box=box)
-    except DockingError as error:
-        raise InputError(error.message, field="receptor") from error
-    if fmt != "pdbqt":
-        files.append(StoredFile(f"receptor.{fmt}", text.encode()))
-    files.append(StoredFile("receptor.pdbqt", receptor.pdbqt.encode(), "chemical/x-pdbqt"))
-    params = {
-        "receptor": {"filename": request.receptor.filename, "format": fmt},
-        "receptor_report": receptor.report,
-        "box": box.to_dict(),
-        **box_params,
-        "warnings": box.warnings(),
-    }
-    return params, files
 
 
 def _batches(entries: Iterable[Any]) -> Iterator[list[Any]]:
@@ -265,11 +229,12 @@ def dock_ligand(
     store: Store, screen: Job, ligand: ScreenLigand, docker: Docker, options: DockingOptions
 ) -> LigandOutcome:
     """Prepare and dock one library entry; any failure is this ligand's alone."""
+    ph = screen.params.get("preparation", {}).get("ph", DEFAULT_PH)
     try:
         if ligand.source_format == "sdf":
-            prepared = ligand_from_file(ligand.source, "sdf", name=ligand.name)
+            prepared = ligand_from_file(ligand.source, "sdf", name=ligand.name, ph=ph)
         else:
-            prepared = ligand_from_smiles(ligand.source, name=ligand.name)
+            prepared = ligand_from_smiles(ligand.source, name=ligand.name, ph=ph)
         properties = describe(prepared.smiles)
     except DockyardError as error:
         return _failed(error.message)

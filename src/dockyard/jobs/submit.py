@@ -18,9 +18,9 @@ from dockyard.chem import (
     LIGAND_FORMATS,
     RECEPTOR_FORMATS,
     REFERENCE_FORMATS,
-    Box,
     DockingOptions,
     InputFile,
+    Preflight,
     PreflightRequest,
     PreparationOptions,
     preflight,
@@ -69,21 +69,23 @@ class JobSpec:
     files: list[StoredFile]
 
 
-def build_dock_job(request: DockRequest, *, max_upload_bytes: int) -> JobSpec:
+@dataclass(frozen=True)
+class Target:
+    """A checked receptor and box: what a docking and a screen share."""
+
+    checked: Preflight
+    files: list[StoredFile]
+    params: dict[str, Any]
+
+
+def preflight_request(
+    request: DockRequest, *, max_upload_bytes: int, pockets: bool = False
+) -> tuple[PreflightRequest, list[StoredFile]]:
+    """The uploads read and checked for kind and size, and the files to keep of them."""
     receptor_format, receptor_text = _read_upload(
         request.receptor, "receptor", RECEPTOR_FORMATS, max_upload_bytes
     )
-    smiles = (request.smiles or "").strip()
-    if request.ligand is not None and smiles:
-        raise InputError("Give either a ligand file or a SMILES string, not both.", field="ligand")
-    if request.ligand is None and not smiles:
-        raise InputError("A ligand is required: upload a file or paste a SMILES.", field="ligand")
-    if len(smiles) > MAX_SMILES_LENGTH:
-        raise InputError(
-            f"The SMILES is {len(smiles)} characters long; the limit is {MAX_SMILES_LENGTH}.",
-            field="smiles",
-        )
-    # The upload as it came (a PDBQT upload is kept as the cleaned receptor.pdbqt below).
+    # The upload as it came (a PDBQT upload is kept as the cleaned receptor.pdbqt instead).
     files = []
     if receptor_format != "pdbqt":
         files.append(StoredFile(f"receptor.{receptor_format}", receptor_text.encode()))
@@ -99,37 +101,80 @@ def build_dock_job(request: DockRequest, *, max_upload_bytes: int) -> JobSpec:
         reference_format, reference_text = _read_upload(
             request.reference_ligand, "reference_ligand", REFERENCE_FORMATS, max_upload_bytes
         )
-        reference = InputFile(reference_text, reference_format)
+        reference = InputFile(reference_text, reference_format, request.reference_ligand.filename)
         files.append(StoredFile(f"reference_ligand.{reference_format}", reference_text.encode()))
-    preparation = PreparationOptions.from_fields(request.preparation)
-    options = DockingOptions.from_fields(
-        {key: value for key, value in request.options.items() if value not in (None, "")}
+    checked = PreflightRequest(
+        receptor=InputFile(receptor_text, receptor_format, request.receptor.filename),
+        ligand=ligand_file,
+        smiles=(request.smiles or "").strip() or None,
+        box=request.box,
+        reference_ligand=reference,
+        padding=request.padding,
+        box_residues=request.box_residues,
+        blind=parse_flag(request.blind, "blind"),
+        pocket=request.pocket,
+        pockets=pockets,
+        options=PreparationOptions.from_fields(request.preparation),
     )
-    checked = preflight(
-        PreflightRequest(
-            receptor=InputFile(receptor_text, receptor_format, request.receptor.filename),
-            ligand=ligand_file,
-            smiles=smiles or None,
-            box=request.box,
-            reference_ligand=reference,
-            padding=request.padding,
-            box_residues=request.box_residues,
-            blind=_flag(request.blind, "blind"),
-            pocket=request.pocket,
-            options=preparation,
-        ),
-        strict=True,
-    )
-    ligand, box = checked.ligand, checked.box
-    assert ligand is not None and box is not None
-    if options.seed is None:
-        options = options.with_seed(random_seed())
+    return checked, files
 
+
+def prepare_target(
+    request: DockRequest, *, max_upload_bytes: int, require_ligand: bool = True
+) -> Target:
+    """Read the uploads and run the pre-flight check; the receptor is prepared here, once."""
+    inputs, files = preflight_request(request, max_upload_bytes=max_upload_bytes)
+    checked = preflight(inputs, strict=True, require_ligand=require_ligand)
+    preparation = inputs.options
+    box = checked.box
+    assert box is not None
     receptor = checked.receptor
     files += [
         StoredFile("receptor.pdbqt", receptor.pdbqt.encode(), "chemical/x-pdbqt"),
         StoredFile("receptor_prepared.pdb", receptor.pdb.encode(), "chemical/x-pdb"),
     ]
+    box_params: dict[str, Any] = {"box_source": checked.box_source}
+    if checked.box_source in ("reference_ligand", "residues", "protein"):
+        box_params["padding"] = _padding_used(request.padding, checked.box_source)
+    if checked.box_source == "residues":
+        box_params["box_residues"] = request.box_residues
+    if checked.box_source == "pocket":
+        box_params["pocket"] = next(p.to_dict() for p in checked.pockets if p.box == box)
+    params = {
+        "receptor": {
+            "filename": request.receptor.filename,
+            "format": inputs.receptor.format,
+            "prepared": True,
+        },
+        "receptor_report": receptor.report,
+        "preparation": preparation.to_dict(),
+        "box": box.to_dict(),
+        **box_params,
+        "warnings": list(checked.warnings),
+    }
+    return Target(checked, files, params)
+
+
+def build_dock_job(request: DockRequest, *, max_upload_bytes: int) -> JobSpec:
+    smiles = (request.smiles or "").strip()
+    if request.ligand is not None and smiles:
+        raise InputError("Give either a ligand file or a SMILES string, not both.", field="ligand")
+    if request.ligand is None and not smiles:
+        raise InputError("A ligand is required: upload a file or paste a SMILES.", field="ligand")
+    if len(smiles) > MAX_SMILES_LENGTH:
+        raise InputError(
+            f"The SMILES is {len(smiles)} characters long; the limit is {MAX_SMILES_LENGTH}.",
+            field="smiles",
+        )
+    options = DockingOptions.from_fields(
+        {key: value for key, value in request.options.items() if value not in (None, "")}
+    )
+    target = prepare_target(request, max_upload_bytes=max_upload_bytes)
+    ligand = target.checked.ligand
+    assert ligand is not None
+    if options.seed is None:
+        options = options.with_seed(random_seed())
+    files = list(target.files)
     isomers = [ligand, *ligand.isomers]
     ligand_files = ["ligand.pdbqt"] + [
         f"ligand_isomer_{i}.pdbqt" for i in range(2, len(isomers) + 1)
@@ -141,11 +186,11 @@ def build_dock_job(request: DockRequest, *, max_upload_bytes: int) -> JobSpec:
     if smiles:
         ligand_params: dict[str, Any] = {"source": "smiles", "smiles": smiles}
     else:
-        assert request.ligand is not None and ligand_file is not None
+        assert request.ligand is not None
         ligand_params = {
             "source": "file",
             "filename": request.ligand.filename,
-            "format": ligand_file.format,
+            "format": PurePath(request.ligand.filename).suffix.lower().lstrip("."),
             "smiles": ligand.smiles,
         }
     ligand_params["prepared_smiles"] = ligand.smiles
@@ -154,35 +199,20 @@ def build_dock_job(request: DockRequest, *, max_upload_bytes: int) -> JobSpec:
         ligand_params["stereoisomers"] = [isomer.smiles for isomer in isomers]
 
     name = (request.name or "").strip()[:MAX_NAME_LENGTH] or ligand.name or "docking"
-    box_params: dict[str, Any] = {"box_source": checked.box_source}
-    if checked.box_source in ("reference_ligand", "residues", "protein"):
-        box_params["padding"] = _padding_used(request.padding, checked.box_source)
-    if checked.box_source == "residues":
-        box_params["box_residues"] = request.box_residues
-    if checked.box_source == "pocket":
-        box_params["pocket"] = next(p.to_dict() for p in checked.pockets if p.box == box)
     params = {
-        "receptor": {
-            "filename": request.receptor.filename,
-            "format": receptor_format,
-            "prepared": True,
-        },
-        "receptor_report": receptor.report,
-        "preparation": preparation.to_dict(),
+        **target.params,
         "ligand": ligand_params,
-        "box": box.to_dict(),
-        **box_params,
         "scoring": options.scoring,
         "exhaustiveness": options.exhaustiveness,
         "num_poses": options.num_poses,
         "energy_range": options.energy_range,
         "seed": options.seed,
-        "warnings": [*ligand.notes, *checked.warnings],
+        "warnings": [*ligand.notes, *target.params["warnings"]],
     }
     return JobSpec(kind="dock", name=name, params=params, files=files)
 
 
-def _flag(value: Any, field_name: str) -> bool:
+def parse_flag(value: Any, field_name: str) -> bool:
     if value in (None, "", False):
         return False
     if value is True:
@@ -201,29 +231,6 @@ def _padding_used(padding: Any, source: str) -> float:
     if padding in (None, ""):
         return BLIND_PADDING if source == "protein" else DEFAULT_PADDING
     return float(padding)
-
-
-def _box(
-    request: DockRequest, max_upload_bytes: int, files: list[StoredFile]
-) -> tuple[Box, dict[str, Any]]:
-    """The box of centre-and-size fields or a reference ligand (used by screen submissions)."""
-    given = {key: value for key, value in request.box.items() if value not in (None, "")}
-    if request.reference_ligand is None:
-        return Box.from_fields(request.box), {"box_source": "explicit"}
-    if given:
-        raise InputError(
-            "Give either box centre and size or a reference ligand, not both.",
-            field="reference_ligand",
-        )
-    reference_format, reference_text = _read_upload(
-        request.reference_ligand, "reference_ligand", REFERENCE_FORMATS, max_upload_bytes
-    )
-    box = Box.around_ligand(reference_text, reference_format, padding=request.padding)
-    files.append(StoredFile(f"reference_ligand.{reference_format}", reference_text.encode()))
-    return box, {
-        "box_source": "reference_ligand",
-        "padding": _padding_used(request.padding, "reference_ligand"),
-    }
 
 
 def _read_upload(

@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Annotated, BinaryIO
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from dockyard import __version__
-from dockyard.errors import ConflictError, FileTooLargeError
+from dockyard.errors import ConflictError
 from dockyard.jobs.exports import poses_csv
 from dockyard.jobs.models import JobStatus
 from dockyard.jobs.store import Store
-from dockyard.jobs.submit import DockRequest, Upload, build_dock_job
+from dockyard.jobs.submit import build_dock_job
 from dockyard.runners import Runner
-from dockyard.web.prepare import PreparationFormDep
+from dockyard.web.forms import (
+    OptionalFile,
+    OptionalText,
+    OptionsFormDep,
+    TargetFormDep,
+    read_upload,
+)
 from dockyard.web.schemas import (
     DOWNLOADS,
     JobCreated,
@@ -37,21 +43,6 @@ def get_runner(request: Request) -> Runner:
 
 StoreDep = Annotated[Store, Depends(get_store)]
 RunnerDep = Annotated[Runner, Depends(get_runner)]
-OptionalFile = Annotated[UploadFile | None, File()]
-OptionalText = Annotated[str | None, Form()]
-
-
-def read_upload(upload: UploadFile | None, field: str, max_bytes: int) -> Upload | None:
-    """Read at most one byte past the limit, so a huge upload is refused without loading it."""
-    if upload is None or not upload.filename:
-        return None
-    stream: BinaryIO = upload.file
-    content = stream.read(max_bytes + 1)
-    if len(content) > max_bytes:
-        raise FileTooLargeError(
-            f"The {field} file is larger than the limit of {max_bytes / 1e6:.1f} MB.", field=field
-        )
-    return Upload(upload.filename, content)
 
 
 @router.post("/jobs", status_code=201, response_model=JobCreated)
@@ -59,54 +50,25 @@ def submit_job(
     request: Request,
     store: StoreDep,
     runner: RunnerDep,
+    target: TargetFormDep,
+    options: OptionsFormDep,
     receptor: OptionalFile = None,
     ligand: OptionalFile = None,
     smiles: OptionalText = None,
     reference_ligand: OptionalFile = None,
-    padding: OptionalText = None,
-    center_x: OptionalText = None,
-    center_y: OptionalText = None,
-    center_z: OptionalText = None,
-    size_x: OptionalText = None,
-    size_y: OptionalText = None,
-    size_z: OptionalText = None,
-    exhaustiveness: OptionalText = None,
-    num_poses: OptionalText = None,
-    energy_range: OptionalText = None,
-    seed: OptionalText = None,
-    scoring: OptionalText = None,
     name: OptionalText = None,
-    preparation: PreparationFormDep = None,  # type: ignore[assignment]
 ) -> JSONResponse:
-    """Submit one docking. Box: centre and size, or a reference ligand file plus padding."""
+    """Submit one docking. Box: centre and size, a reference ligand plus padding, residues,
+    the whole protein (``blind``) or a detected ``pocket``."""
     settings = request.app.state.settings
     limit = settings.max_upload_bytes
-    docking = DockRequest(
+    docking = target.request(
         receptor=read_upload(receptor, "receptor", limit),
         ligand=read_upload(ligand, "ligand", limit),
         smiles=smiles,
         reference_ligand=read_upload(reference_ligand, "reference_ligand", limit),
-        padding=padding,
-        box={
-            "center_x": center_x,
-            "center_y": center_y,
-            "center_z": center_z,
-            "size_x": size_x,
-            "size_y": size_y,
-            "size_z": size_z,
-        },
-        options={
-            "exhaustiveness": exhaustiveness,
-            "num_poses": num_poses,
-            "energy_range": energy_range,
-            "seed": seed,
-            "scoring": scoring,
-        },
+        options=options.values(),
         name=name or "",
-        box_residues=preparation.box_residues,
-        blind=preparation.blind,
-        pocket=preparation.pocket,
-        preparation=preparation.preparation(),
     )
     spec = build_dock_job(docking, max_upload_bytes=limit)
     job = store.create_job(

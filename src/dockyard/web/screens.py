@@ -23,7 +23,14 @@ from dockyard.jobs.screening import (
     ScreenRequest,
     submit_screen,
 )
-from dockyard.web.api import OptionalFile, OptionalText, RunnerDep, StoreDep, read_upload
+from dockyard.web.api import RunnerDep, StoreDep
+from dockyard.web.forms import (
+    OptionalFile,
+    OptionalText,
+    OptionsFormDep,
+    TargetFormDep,
+    read_upload,
+)
 from dockyard.web.pages import (
     ACCEPT,
     events_url,
@@ -57,21 +64,11 @@ def create_screen(
     request: Request,
     store: StoreDep,
     runner: RunnerDep,
+    target: TargetFormDep,
+    options: OptionsFormDep,
     library: Annotated[UploadFile | None, File(description=".smi, .csv, .sdf, .zip or .gz")] = None,
     receptor: OptionalFile = None,
     reference_ligand: OptionalFile = None,
-    padding: OptionalText = None,
-    center_x: OptionalText = None,
-    center_y: OptionalText = None,
-    center_z: OptionalText = None,
-    size_x: OptionalText = None,
-    size_y: OptionalText = None,
-    size_z: OptionalText = None,
-    exhaustiveness: OptionalText = None,
-    num_poses: OptionalText = None,
-    energy_range: OptionalText = None,
-    seed: OptionalText = None,
-    scoring: OptionalText = None,
     name: OptionalText = None,
     skip_duplicates: Annotated[bool, Form()] = True,
     chunk_size: OptionalText = None,
@@ -82,25 +79,12 @@ def create_screen(
     screen = submit_screen(
         store,
         ScreenRequest(
-            receptor=read_upload(receptor, "receptor", limit),
+            target=target.request(
+                receptor=read_upload(receptor, "receptor", limit),
+                reference_ligand=read_upload(reference_ligand, "reference_ligand", limit),
+            ),
             library=LibraryUpload(library.filename, library.file) if library else None,
-            reference_ligand=read_upload(reference_ligand, "reference_ligand", limit),
-            box={
-                "center_x": center_x,
-                "center_y": center_y,
-                "center_z": center_z,
-                "size_x": size_x,
-                "size_y": size_y,
-                "size_z": size_z,
-            },
-            padding=padding,
-            options={
-                "exhaustiveness": exhaustiveness,
-                "num_poses": num_poses,
-                "energy_range": energy_range,
-                "seed": seed,
-                "scoring": scoring,
-            },
+            options=options.values(),
             name=name or "",
             skip_duplicates=skip_duplicates,
             chunk_size=chunk_size,
