@@ -155,6 +155,8 @@ def test_a_screen_is_submitted_followed_live_and_explored(pages, receptor_pdbqt)
     duplicate = page.locator("#ligands tbody tr", has_text="phenol again")
     assert "same as ligand 2" in duplicate.locator("td.note").text_content()
     screenshot(page, "screen")
+    jobs.wait_for_selector(f"{row}[data-status=completed]")
+    screenshot(jobs, "screen-in-jobs")
 
     # Sort by a header: ascending, then descending on a second click.
     name_header = page.locator("#ligands th", has=page.locator("button[data-sort=name]"))
@@ -247,6 +249,9 @@ def test_the_ligand_table_pages_through_a_screen(pages, site, receptor_pdbqt):
     page = pages.open(f"/screens/{screen_id}?page_size=5")
     wait_for_pager(page, "1-5 of 12")
     assert page.is_disabled("#page-previous") and page.is_enabled("#page-next")
+    assert "No ligand docked yet" in page.text_content("#leaderboard")
+    assert page.is_visible("#histogram-empty")
+    screenshot(page, "screen-empty")
     page.click("#page-next")
     wait_for_pager(page, "6-10 of 12")
     assert page.is_enabled("#page-previous") and page.is_enabled("#page-next")

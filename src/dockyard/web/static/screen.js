@@ -49,6 +49,14 @@ function showButton(row) {
   return button;
 }
 
+// Rows are replaced on every refresh: a focused ligand button keeps the focus.
+function replaceRows(body, rows) {
+  const active = document.activeElement;
+  const focused = body.contains(active) ? active.closest("[data-show]")?.dataset.show : undefined;
+  body.replaceChildren(...rows);
+  if (focused !== undefined) body.querySelector(`[data-show="${focused}"]`)?.focus();
+}
+
 // The chosen ligand's rows stand out in the leaderboard and the table.
 function markSelected() {
   for (const row of page.querySelectorAll("tr[data-index]")) {
@@ -81,8 +89,9 @@ function renderLeaderboard(rows) {
   const images = new Map(
     [...body.querySelectorAll("tr[data-index]")].map((line) => [line.dataset.index, line.querySelector("img")]),
   );
-  body.replaceChildren(
-    ...rows.map((row, rank) => {
+  replaceRows(
+    body,
+    rows.map((row, rank) => {
       const line = element(
         "tr",
         {},
@@ -117,6 +126,7 @@ async function drawHistogram(data) {
   const labels = binLabels(data.edges);
   const shown = data.counts.reduce((sum, count) => sum + count, 0);
   document.getElementById("histogram-empty").hidden = shown > 0;
+  canvas.style.visibility = shown > 0 ? "" : "hidden"; // empty axes say nothing
   if (chart) {
     chart.data.labels = labels;
     chart.data.datasets[0].data = data.counts;
@@ -220,7 +230,7 @@ async function renderTable() {
   }
   state.total = data.total;
   const body = table.tBodies[0];
-  if (data.ligands.length) body.replaceChildren(...data.ligands.map(ligandRow));
+  if (data.ligands.length) replaceRows(body, data.ligands.map(ligandRow));
   else {
     const empty = filtersSet() ? "No ligand matches these filters." : "The library is empty.";
     body.replaceChildren(element("tr", { className: "empty-row" }, element("td", { colSpan: 9 }, empty)));
@@ -374,12 +384,17 @@ async function refresh() {
   }
 }
 
+let live = null;
 function onJob(job) {
   fill(page, job);
   page.dataset.status = job.status;
   document.getElementById("job-error").hidden = !job.error;
-  if (FINISHED.has(job.status)) document.getElementById("cancel-button").hidden = true;
   refresh();
+  if (FINISHED.has(job.status)) {
+    // Nothing changes after the end: show the final state and stop following.
+    document.getElementById("cancel-button").hidden = true;
+    live?.close();
+  }
 }
 
 async function act(method, url, then) {
@@ -437,4 +452,4 @@ document.getElementById("delete-button").addEventListener("click", () => {
 });
 
 refresh();
-follow(page.dataset.events, { job: onJob });
+if (!FINISHED.has(page.dataset.status)) live = follow(page.dataset.events, { job: onJob });
