@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -54,12 +55,16 @@ def test_a_killed_worker_loses_no_job_and_runs_none_twice(
         running = docking_on(live.client, ids[0])
         victim = next(w for w in workers if running["worker"].startswith(f"{w.name}:"))
         orphan = job_pid(running)
+        with open(f"/proc/{orphan}/stat") as stat:
+            horse = int(stat.read().rsplit(")", 1)[1].split()[1])  # the docking's parent
+        assert horse not in (victim.pid, orphan)
         status = live.client.get("/api/workers").json()
         busy = {w["name"]: [job["id"] for job in w["jobs"]] for w in status["workers"]}
         assert busy[victim.name] == [ids[0]]
 
         victim.kill(signal.SIGKILL)
         wait_until(lambda: not is_alive(orphan), 5, "the killed worker's job process to die")
+        wait_until(lambda: not is_alive(horse), 5, "the killed worker's work-horse to die")
         workers.append(start_worker(scale_settings))  # as a restart policy would
 
         jobs = wait_finished(live.client, ids, timeout=150)
@@ -68,7 +73,7 @@ def test_a_killed_worker_loses_no_job_and_runs_none_twice(
         assert {job["worker"].rsplit(":", 1)[0] for job in jobs} <= {w.name for w in workers}
         assert jobs[0]["worker"].rsplit(":", 1)[0] != victim.name
         assert_each_completed_once(live.store, ids)
-        assert not is_alive(orphan)
+        assert not is_alive(orphan) and not is_alive(horse)
 
 
 def test_redis_stopped_restarted_and_flushed_mid_run(
@@ -131,6 +136,17 @@ def test_cancel_stop_command_and_sigterm_on_a_worker(
         job = live.wait(job_id, timeout=10)
         assert job["status"] == "failed" and "RQ stop command" in job["error"], job
         wait_until(lambda: not is_alive(pid), 5, "the stopped job's process to die")
+
+        # A docking killed by a signal runs again, after its back-off, as the next attempt.
+        job_id = live.submit(files, **{**fields, **LONG_JOB}).json()["job_id"]
+        os.kill(job_pid(docking_on(live.client, job_id)), signal.SIGKILL)
+        job = wait_until(
+            lambda: (j := live.client.get(f"/api/jobs/{job_id}").json())["attempt"] == 2 and j,
+            30,
+            "the second attempt",
+        )
+        assert job["status"] == "running", job
+        assert live.client.post(f"/api/jobs/{job_id}/cancel").status_code == 200
 
         # The worker goes on to the next job; SIGTERM then hands it back without using a try.
         job_id = live.submit(files, **{**fields, **LONG_JOB}).json()["job_id"]

@@ -1,7 +1,8 @@
 """``dockyard worker``: an RQ worker whose work-horse supervises each job in its own child.
 
-Three processes per running job, each dying with its parent (``PR_SET_PDEATHSIG``), so a
-SIGKILLed worker never leaves a docking behind to finish a second time::
+Three processes per running job; the horse and the job process each die with their parent
+(``PR_SET_PDEATHSIG``), so a SIGKILLed worker never leaves a docking behind to finish a second
+time::
 
     worker (RQ's main loop; reconciler thread)
       └─ work-horse (RQ forks it per job; runs :func:`perform`: claim, lease, cancel, limits)
@@ -197,7 +198,8 @@ class Supervisor:
                     return self.disowned()
         finally:
             self.kill()
-            process.close()
+            with contextlib.suppress(ValueError):  # still running after SIGKILL: leave it be
+                process.close()
 
     def reap(self, code: int) -> str:
         if code < 0:
