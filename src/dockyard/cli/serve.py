@@ -28,8 +28,12 @@ def serve(
     from dockyard.web.app import create_app
 
     settings = get_settings(data_dir=data_dir, workers=workers)
+    runs = (
+        "jobs go to `dockyard worker` processes through Redis"
+        if settings.redis_url
+        else f"{settings.workers} local worker(s)"
+    )
     console.print(
-        f"Dockyard on [bold]http://{host}:{port}[/] — data in {settings.data_dir.resolve()}, "
-        f"{settings.workers} worker(s)"
+        f"Dockyard on [bold]http://{host}:{port}[/] — data in {settings.data_dir.resolve()}, {runs}"
     )
     uvicorn.run(create_app(settings), host=host, port=port, log_level="info")

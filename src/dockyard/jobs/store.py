@@ -257,13 +257,14 @@ class Store:
         return claims
 
     def still_owned(self, claims: Sequence[Claim]) -> set[int]:
-        """The ids among ``claims`` that are still running on the claimed attempt."""
+        """The ids among ``claims`` still theirs: running on the claimed attempt, or finished
+        by it (the process is only tidying up, e.g. settling its screen). A job cancelled,
+        deleted or queued again is not: its process is to be killed."""
         if not claims:
             return set()
         attempts = {claim.job_id: claim.attempt for claim in claims}
-        query = select(Job.id, Job.attempt).where(
-            Job.id.in_(attempts), Job.status == JobStatus.RUNNING
-        )
+        ours = [JobStatus.RUNNING, JobStatus.COMPLETED, JobStatus.FAILED]
+        query = select(Job.id, Job.attempt).where(Job.id.in_(attempts), Job.status.in_(ours))
         with self.session() as session:
             return {
                 job_id for job_id, attempt in session.execute(query) if attempts[job_id] == attempt
