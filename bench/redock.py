@@ -6,7 +6,7 @@ protonated for pH 7.4 and re-embedded, never started from the crystal pose), put
 around the crystal ligand (+5 Å), docks with Vina at exhaustiveness 8 and compares the
 poses to the crystal pose with a symmetry-aware RMSD (heavy atoms, no superposition).
 
-    .venv/bin/python bench/redock.py [--exhaustiveness 8] [--seed 1] [--cpu 0]
+    .venv/bin/python -m bench.redock [--exhaustiveness 8] [--seed 1] [--cpu 0]
                                      [--keep-hetero metals|cofactors|none]
 
 AutoDock Vina's published top-1 success (RMSD <= 2 Å) is 52% on the PoseBusters set and 58%

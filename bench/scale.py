@@ -11,7 +11,7 @@
 It starts its own redis-server on a free port and a fresh PostgreSQL database (dropped at the
 end), so it disturbs no other Redis or database.
 
-Run: ``.venv/bin/python bench/scale.py [--jobs 12] [--rounds 2] [--posts 100]``
+Run: ``.venv/bin/python -m bench.scale [--jobs 12] [--rounds 2] [--posts 100]``
 (PostgreSQL at ``DOCKYARD_TEST_POSTGRES_URL``, default ``postgresql://postgres@127.0.0.1:5432``).
 """
 
