@@ -15,8 +15,6 @@ from dockyard.chem.pdbqt import read_atoms
 from dockyard.chem.prep_options import PreparationOptions
 from dockyard.errors import InputError, UnsupportedFileError
 
-NO_HETERO = PreparationOptions(keep_hetero="none")
-
 
 def test_1iep_prepares_into_a_rigid_receptor(receptor_1iep: PreparedReceptor):
     atoms = read_atoms(receptor_1iep.pdbqt, "receptor")
@@ -69,7 +67,8 @@ def test_waters_and_ligands_left_in_a_pdb_are_removed_and_reported(example):
         "HETATM 9004  O   HOH A 903      31.000  61.000  22.000  1.00  0.00           O",
         "HETATM 9005 ZN    ZN A 904      40.000  40.000  10.000  1.00  0.00          ZN",
     ]
-    prepared = prepare_receptor(pdb + "\n".join(extra) + "\nEND\n", "pdb")
+    metals = PreparationOptions(keep_hetero="metals")
+    prepared = prepare_receptor(pdb + "\n".join(extra) + "\nEND\n", "pdb", options=metals)
     report = prepared.report
     assert report["hetero_groups_removed"] == ["STI A:901"]
     assert report["waters_removed"] == 2
@@ -77,7 +76,7 @@ def test_waters_and_ligands_left_in_a_pdb_are_removed_and_reported(example):
     assert report["hetero_groups_kept"] == ["ZN A:904 (ion)"]
     assert "Zn" in {atom.ad_type for atom in read_atoms(prepared.pdbqt, "receptor")}
     assert report["residues"] == 274
-    none = prepare_receptor(pdb + "\n".join(extra) + "\nEND\n", "pdb", options=NO_HETERO)
+    none = prepare_receptor(pdb + "\n".join(extra) + "\nEND\n", "pdb")
     assert none.report["ions_kept"] == [] and "ZN A:904" in none.report["hetero_groups_removed"]
     waters = prepare_receptor(
         pdb + "\n".join(extra) + "\nEND\n",

@@ -18,7 +18,8 @@ DEFAULT_PH = 7.4
 
 HETERO_CHOICES = ("none", "metals", "cofactors")
 """What to keep of the receptor's hetero groups (besides the polymer):
-``none``; ``metals`` (ions Vina can type); ``cofactors`` (metals plus known cofactors such as
+``none`` (the default: a receptor is docked as the bare polymer); ``metals`` (ions Vina can
+type); ``cofactors`` (metals plus known cofactors such as
 NAD(P)H, FAD, FMN, ATP, SAM or heme). A comma-separated list of residue names or
 ``chain:number`` ids keeps exactly those groups (and metals)."""
 
@@ -39,7 +40,7 @@ class PreparationOptions:
     ph: float | None = DEFAULT_PH
     keep_waters: tuple[str, ...] = ()
     """Waters to keep, as ``chain:number`` ids (e.g. ``A:301``); ``("all",)`` keeps every one."""
-    keep_hetero: str | tuple[str, ...] = "metals"
+    keep_hetero: str | tuple[str, ...] = "none"
     altloc: str = ""
     """Alternate location to keep (e.g. ``B``); empty keeps the highest occupancy."""
     stereo: str = "flag"
@@ -137,7 +138,7 @@ def _waters(value: object) -> tuple[str, ...]:
 
 def _hetero(value: object) -> str | tuple[str, ...]:
     if value is None or (isinstance(value, str) and not value.strip()):
-        return "metals"
+        return "none"
     items = _split(value, "keep_hetero")
     if len(items) == 1 and items[0].lower() in HETERO_CHOICES:
         return items[0].lower()

@@ -51,7 +51,7 @@ def prepare(
     ] = None,
     keep_hetero: Annotated[
         str, typer.Option(help="none, metals, cofactors, or residue names/ids (NDP,A:193).")
-    ] = "metals",
+    ] = "none",
     altloc: Annotated[
         str | None, typer.Option(help="Alternate location to keep [default: highest occupancy].")
     ] = None,
