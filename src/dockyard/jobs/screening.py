@@ -67,7 +67,9 @@ class ScreenRequest:
 
 
 def chunk_size_for(total: int, workers: int, requested: Any = None) -> int:
-    """Few enough chunks that maps are computed rarely, enough that every worker has work."""
+    """One chunk per worker for a small screen, so each worker process computes the grid maps
+    once; at most ``MAX_CHUNK`` ligands each for a large one, so a crash or a cancel costs
+    little and new workers find work."""
     if requested not in (None, ""):
         try:
             size = int(requested)
@@ -77,7 +79,7 @@ def chunk_size_for(total: int, workers: int, requested: Any = None) -> int:
         if not 1 <= size <= 10_000:
             raise InputError("chunk_size must be between 1 and 10000.", field="chunk_size")
         return size
-    return max(1, min(MAX_CHUNK, math.ceil(total / (2 * max(1, workers)))))
+    return max(1, min(MAX_CHUNK, math.ceil(total / max(1, workers))))
 
 
 def submit_screen(
