@@ -399,6 +399,8 @@ def settle_screens(store: Store, screen_ids: Iterable[int] | None = None) -> lis
         candidates = list(session.scalars(query))
     for screen_id in candidates:
         with store.session() as session, session.begin():
+            # One settler at a time per screen (a row lock on PostgreSQL; SQLite has one writer).
+            session.execute(select(Job.id).where(Job.id == screen_id).with_for_update())
             busy = session.scalar(
                 select(func.count()).where(Job.parent_id == screen_id, unfinished)
             )
@@ -420,6 +422,7 @@ def settle_screens(store: Store, screen_ids: Iterable[int] | None = None) -> lis
                     .where(Screen.job_id == screen_id)
                     .values(failed=Screen.failed + orphaned)
                 )
+            _mark_duplicates(session, screen_id)
             counts = session.get(Screen, screen_id)
             now = utcnow()
             session.execute(
@@ -436,3 +439,57 @@ def settle_screens(store: Store, screen_ids: Iterable[int] | None = None) -> lis
             )
         finished.append(screen_id)
     return finished
+
+
+def _mark_duplicates(session: Any, screen_id: int) -> None:
+    """Report every repeat of a molecule, including copies docked at the same moment.
+
+    Chunks skip a molecule already known to the screen, but two chunks can meet the same
+    molecule at once. When the screen ends, each later copy points at the first one; with
+    ``skip_duplicates`` a docked copy becomes a duplicate too, so each molecule is ranked once.
+    """
+    skip = (session.get(Job, screen_id).params or {}).get("skip_duplicates", True)
+    repeated = (
+        select(ScreenLigand.canonical_smiles, func.min(ScreenLigand.index).label("first"))
+        .where(ScreenLigand.screen_id == screen_id, ScreenLigand.canonical_smiles.is_not(None))
+        .group_by(ScreenLigand.canonical_smiles)
+        .having(func.count() > 1)
+        .subquery()
+    )
+    copies = session.execute(
+        select(ScreenLigand.index, ScreenLigand.status, repeated.c.first)
+        .join(repeated, ScreenLigand.canonical_smiles == repeated.c.canonical_smiles)
+        .where(ScreenLigand.screen_id == screen_id, ScreenLigand.index > repeated.c.first)
+    ).all()
+    dropped = 0
+    for index, status, first in copies:
+        values: dict[str, Any] = {"duplicate_of": first}
+        row = (ScreenLigand.screen_id == screen_id, ScreenLigand.index == index)
+        if skip and status == LigandStatus.COMPLETED:
+            values |= {
+                "status": LigandStatus.DUPLICATE,
+                "error": f"same molecule as ligand {first + 1}, docked at the same time",
+                "score": None,
+                "ligand_efficiency": None,
+                "num_poses": None,
+                "poses_sdf": None,
+            }
+            result = session.execute(
+                update(ScreenLigand)
+                .where(*row, ScreenLigand.status == LigandStatus.COMPLETED)
+                .values(**values)
+            )
+            dropped += result.rowcount
+        else:
+            session.execute(update(ScreenLigand).where(*row).values(**values))
+    if dropped:
+        best = select(func.min(ScreenLigand.score)).where(ScreenLigand.screen_id == screen_id)
+        session.execute(
+            update(Screen)
+            .where(Screen.job_id == screen_id)
+            .values(
+                completed=Screen.completed - dropped,
+                duplicates=Screen.duplicates + dropped,
+                best_score=best.scalar_subquery(),
+            )
+        )
