@@ -52,6 +52,20 @@ class PreparedLigand:
     isomers: list[PreparedLigand] = field(default_factory=list)
     """The other stereoisomers, when unspecified stereocentres were enumerated."""
 
+    @classmethod
+    def from_pdbqt(cls, text: str, name: str | None = None) -> PreparedLigand:
+        """A PDBQT this library prepared and checked earlier (a stored job input), as is.
+
+        Not checked again: Vina's own parse of a large ligand costs as much as half a second.
+        """
+        atoms = pdbqt.read_atoms(text, "ligand")
+        return cls(
+            name=name or _pdbqt_title(text) or "ligand",
+            pdbqt=text,
+            smiles=_remark_smiles(text),
+            num_heavy_atoms=sum(not atom.is_hydrogen for atom in atoms),
+        )
+
     def to_dict(self) -> dict[str, object]:
         return {
             "name": self.name,
@@ -464,16 +478,11 @@ def _ligand_from_pdbqt(text: str, name: str | None, field_name: str) -> Prepared
         raise InputError(
             f"The {field_name} PDBQT file could not be read: {error}", field=field_name
         ) from None
-    smiles = _remark_smiles(model)
-    if not smiles:
+    ligand = PreparedLigand.from_pdbqt(model, name)
+    if not ligand.smiles:
         notes.append("The PDBQT has no SMILES remark, so poses are exported without bond orders.")
-    return PreparedLigand(
-        name=name or _pdbqt_title(model) or "ligand",
-        pdbqt=model,
-        smiles=smiles,
-        num_heavy_atoms=sum(not atom.is_hydrogen for atom in atoms),
-        notes=notes,
-    )
+    ligand.notes = notes
+    return ligand
 
 
 def _pdbqt_title(text: str) -> str:

@@ -17,6 +17,7 @@ from dockyard.chem import (
     Docker,
     DockingOptions,
     DockingResult,
+    PreparedLigand,
     PreparedReceptor,
     dock,
     prepare_receptor,
@@ -86,7 +87,10 @@ def run_docking(
         seed=params["seed"],
         cpu=cpu,
     )
-    ligands = [_text(store, job, name) for name in params["ligand"].get("files", ["ligand.pdbqt"])]
+    ligands = [
+        PreparedLigand.from_pdbqt(_text(store, job, name))
+        for name in params["ligand"].get("files", ["ligand.pdbqt"])
+    ]
     if len(ligands) == 1:
         result = dock(receptor, ligands[0], box, options, on_stage=report)
         extra: dict[str, Any] = {}
@@ -117,7 +121,7 @@ def _receptor(
 
 def _dock_stereoisomers(
     receptor: PreparedReceptor,
-    ligands: list[str],
+    ligands: list[PreparedLigand],
     box: Box,
     options: DockingOptions,
     report: Report,
