@@ -11,6 +11,8 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 from dockyard.chem._fields import is_blank, to_float
 from dockyard.errors import InputError
 
@@ -150,16 +152,13 @@ class Box:
             coords, pad, "blind", "the protein is too large for blind docking: choose a pocket"
         )
 
-    def distance_to(self, coords: Sequence[Sequence[float]]) -> float:
+    def distance_to(self, coords: Sequence[Sequence[float]] | np.ndarray) -> float:
         """Å from the box to the nearest of the points (0 if one is inside)."""
-        best = math.inf
-        for point in coords:
-            outside = [
-                max(abs(float(point[axis]) - self.center[axis]) - self.size[axis] / 2, 0.0)
-                for axis in range(3)
-            ]
-            best = min(best, math.hypot(*outside))
-        return best
+        points = np.asarray(coords, dtype=float).reshape(-1, 3)
+        if not len(points):
+            return math.inf
+        outside = np.maximum(np.abs(points - self.center) - np.asarray(self.size) / 2, 0.0)
+        return float(np.linalg.norm(outside, axis=1).min())
 
     def fit_warnings(self, ligand_coords: Sequence[Sequence[float]]) -> list[str]:
         """A warning if the box is smaller than the ligand needs (2.857 x its radius of

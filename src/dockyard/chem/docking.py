@@ -15,15 +15,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 from vina import Vina
 
-from dockyard.chem import pdbqt
 from dockyard.chem.box import Box
 from dockyard.chem.ligand import PreparedLigand, ligand_from_file
 from dockyard.chem.options import MAX_SEED, SCORING_FUNCTIONS, DockingOptions
 from dockyard.chem.poses import Pose, poses_to_sdf, read_poses
-from dockyard.chem.receptor import VINA_CUTOFF, PreparedReceptor, prepare_receptor
+from dockyard.chem.receptor import PreparedReceptor, box_out_of_reach, prepare_receptor
 from dockyard.errors import DockingError, InputError
 
 __all__ = [
@@ -93,7 +91,9 @@ class Docker:
             self.receptor_pdbqt = receptor_pdbqt.pdbqt
         else:
             self.receptor_pdbqt = prepare_receptor(receptor_pdbqt, "pdbqt").pdbqt
-        _check_box_touches_receptor(box, self.receptor_pdbqt)
+        problem = box_out_of_reach(box, self.receptor_pdbqt)
+        if problem:
+            raise InputError(problem, field="center_x")
         self.box = box
         self.scoring = checked.scoring
         self.cpu = checked.cpu
@@ -186,19 +186,6 @@ def dock(
     threads = min(options.cpu or os.cpu_count() or 1, options.exhaustiveness)
     docker = Docker(receptor, box, scoring=options.scoring, cpu=threads, seed=options.seed)
     return docker.dock(ligand, options, on_stage)
-
-
-def _check_box_touches_receptor(box: Box, receptor_pdbqt: str) -> None:
-    """Refuse a box so far from the receptor that every score would be zero."""
-    coords = np.array([(a.x, a.y, a.z) for a in pdbqt.read_atoms(receptor_pdbqt, "receptor")])
-    outside = np.maximum(np.abs(coords - box.center) - np.array(box.size) / 2, 0.0)
-    if not (np.linalg.norm(outside, axis=1) <= VINA_CUTOFF).any():
-        centre = ", ".join(f"{value:g}" for value in box.center)
-        raise InputError(
-            f"The box (centre {centre}) is more than {VINA_CUTOFF:g} Å from every receptor "
-            "atom, so nothing could bind there; centre it on the binding site.",
-            field="center_x",
-        )
 
 
 def _ignore_stage(message: str, progress: float) -> None:

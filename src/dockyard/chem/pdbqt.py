@@ -7,8 +7,11 @@ goes through :func:`read_atoms` first.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
+
+import numpy as np
 
 from dockyard.errors import InputError
 
@@ -103,6 +106,18 @@ def read_atoms(text: str, field: str) -> list[PdbqtAtom]:
         for lineno, line in enumerate(text.splitlines(), start=1)
         if is_atom_line(line)
     ]
+
+
+@functools.lru_cache(maxsize=8)
+def coordinates(text: str) -> np.ndarray:
+    """Every atom's x, y, z of a PDBQT already checked, as an (n, 3) array.
+
+    Cached: a server checks the same prepared receptor for every submission against it.
+    """
+    rows = [
+        (line[30:38], line[38:46], line[46:54]) for line in text.splitlines() if is_atom_line(line)
+    ]
+    return np.array(rows, dtype=float).reshape(-1, 3)
 
 
 def first_model(text: str) -> tuple[str, int]:

@@ -21,7 +21,7 @@ from dockyard.chem.box import BOX_FIELDS, Box
 from dockyard.chem.ligand import PreparedLigand, ligand_from_file, ligand_from_smiles
 from dockyard.chem.pockets import Pocket, find_pockets
 from dockyard.chem.prep_options import PreparationOptions
-from dockyard.chem.receptor import VINA_CUTOFF, PreparedReceptor, prepare_receptor
+from dockyard.chem.receptor import PreparedReceptor, box_out_of_reach, prepare_receptor
 from dockyard.errors import InputError
 
 BOX_SOURCES = ("explicit", "reference_ligand", "residues", "protein", "pocket")
@@ -209,15 +209,8 @@ def _box_warnings(
             "spreads its search over all of it, so raise exhaustiveness (32 or more) or pick a "
             "detected pocket; results from a blind docking need checking."
         )
-    atoms = pdbqt.read_atoms(receptor.pdbqt, "receptor")
-    distance = box.distance_to([(a.x, a.y, a.z) for a in atoms])
-    if distance > VINA_CUTOFF:
-        centre = ", ".join(f"{value:g}" for value in box.center)
-        message = (
-            f"The box (centre {centre}) is {distance:.1f} Å from the nearest receptor atom, "
-            f"more than Vina's {VINA_CUTOFF:g} Å reach, so it does not touch the protein and "
-            "nothing could bind there; centre it on the binding site."
-        )
+    message = box_out_of_reach(box, receptor.pdbqt)
+    if message:
         if strict:
             raise InputError(message, field="center_x")
         warnings.append(message)

@@ -68,6 +68,20 @@ _PDBQT_KEPT_TAGS = ("REMARK", "TER", "WARNING")
 _PDBQT_ELEMENTS = {"A": "C", "NA": "N", "OA": "O", "SA": "S", "HD": "H"}
 
 
+def box_out_of_reach(box: Box, receptor_pdbqt: str) -> str | None:
+    """Why nothing could bind in the box (it is beyond Vina's reach of every receptor atom),
+    or None when the box touches the protein."""
+    distance = box.distance_to(pdbqt.coordinates(receptor_pdbqt))
+    if distance <= VINA_CUTOFF:
+        return None
+    centre = ", ".join(f"{value:g}" for value in box.center)
+    return (
+        f"The box (centre {centre}) is {distance:.1f} Å from the nearest receptor atom, "
+        f"more than Vina's {VINA_CUTOFF:g} Å reach, so it does not touch the protein and "
+        "nothing could bind there; centre it on the binding site."
+    )
+
+
 @dataclass
 class PreparedReceptor:
     pdbqt: str
