@@ -43,9 +43,9 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_server(data_dir: Path, port: int) -> subprocess.Popen:
+def start_server(data_dir: Path, port: int, workers: int = 1) -> subprocess.Popen:
     command = [sys.executable, "-m", "dockyard", "serve", "--port", str(port)]
-    command += ["--data-dir", str(data_dir), "--workers", "1"]
+    command += ["--data-dir", str(data_dir), "--workers", str(workers)]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:

@@ -18,17 +18,11 @@ from typing import Any, BinaryIO
 
 from sqlalchemy import case, func, insert, select, update
 
-from dockyard.chem import (
-    Box,
-    Docker,
-    DockingOptions,
-    ligand_from_file,
-    ligand_from_smiles,
-)
+from dockyard.chem import Box, Docker, DockingOptions, PreparedReceptor
 from dockyard.chem.docking import random_seed
 from dockyard.chem.library import read_library
 from dockyard.chem.prep_options import DEFAULT_PH
-from dockyard.chem.properties import describe, ligand_efficiency
+from dockyard.chem.properties import ligand_efficiency
 from dockyard.errors import DockyardError, InputError
 from dockyard.jobs.models import (
     CHUNK_KIND,
@@ -40,6 +34,7 @@ from dockyard.jobs.models import (
     ScreenLigand,
     utcnow,
 )
+from dockyard.jobs.prepare_ahead import PreparedEntry, prepared_ahead
 from dockyard.jobs.store import Claim, ClaimLost, Store, StoredFile, file_row
 from dockyard.jobs.submit import DockRequest, prepare_target
 
@@ -200,20 +195,21 @@ def run_screen_chunk(
         energy_range=params["energy_range"],
         seed=params["seed"],
     )
-    receptor = store.read_file(screen.id, "receptor.pdbqt").content.decode()
+    receptor = PreparedReceptor(store.read_file(screen.id, "receptor.pdbqt").content.decode())
     threads = min(cpu or 1, options.exhaustiveness)
     docker = Docker(
         receptor, Box.from_fields(params["box"]), options.scoring, threads, options.seed
     )
     todo = pending_ligands(store, screen.id, job.params["start"], job.params["stop"])
+    ph = params.get("preparation", {}).get("ph", DEFAULT_PH)
     counts = {"docked": 0, "failed": 0, "duplicates": 0}
     last_report = 0.0
-    for number, ligand in enumerate(todo):
+    for number, (ligand, prepared) in enumerate(prepared_ahead(todo, ph)):
         if time.monotonic() - last_report > PROGRESS_INTERVAL:
             report(f"docking ligand {number + 1} of {len(todo)}", number / max(1, len(todo)))
             touch_screen(store, screen.id)
             last_report = time.monotonic()
-        outcome = dock_ligand(store, screen, ligand, docker, options)
+        outcome = dock_ligand(store, screen, ligand, prepared, docker, options)
         if not record_ligand(store, claim, screen.id, ligand.index, outcome):
             raise ClaimLost(job.id)
         counts[outcome.counter] += 1
@@ -228,27 +224,18 @@ class LigandOutcome:
 
 
 def dock_ligand(
-    store: Store, screen: Job, ligand: ScreenLigand, docker: Docker, options: DockingOptions
+    store: Store,
+    screen: Job,
+    ligand: ScreenLigand,
+    prepared: PreparedEntry | str,
+    docker: Docker,
+    options: DockingOptions,
 ) -> LigandOutcome:
-    """Prepare and dock one library entry; any failure is this ligand's alone."""
-    ph = screen.params.get("preparation", {}).get("ph", DEFAULT_PH)
-    try:
-        if ligand.source_format == "sdf":
-            prepared = ligand_from_file(ligand.source, "sdf", name=ligand.name, ph=ph)
-        else:
-            prepared = ligand_from_smiles(ligand.source, name=ligand.name, ph=ph)
-        properties = describe(prepared.smiles)
-    except DockyardError as error:
-        return _failed(error.message)
-    except Exception as error:
-        return _failed(f"could not prepare the ligand: {error}")
-    described = {
-        "canonical_smiles": properties.canonical_smiles,
-        "heavy_atoms": properties.heavy_atoms,
-        "molecular_weight": properties.molecular_weight,
-        "logp": properties.logp,
-    }
-    first = first_with_smiles(store, screen.id, properties.canonical_smiles, ligand.index)
+    """Dock one prepared library entry; any failure is this ligand's alone."""
+    if isinstance(prepared, str):
+        return _failed(prepared)
+    described = prepared.described
+    first = first_with_smiles(store, screen.id, described["canonical_smiles"], ligand.index)
     if first is not None and screen.params.get("skip_duplicates", True):
         return LigandOutcome(
             {**described, "status": LigandStatus.DUPLICATE, "duplicate_of": first,
@@ -256,7 +243,7 @@ def dock_ligand(
             "duplicates",
         )  # fmt: skip
     try:
-        result = docker.dock(prepared, options)
+        result = docker.dock(prepared.ligand, options)
     except DockyardError as error:
         return _failed(error.message, described)
     return LigandOutcome(
@@ -265,7 +252,7 @@ def dock_ligand(
             "status": LigandStatus.COMPLETED,
             "duplicate_of": first,
             "score": result.best_score,
-            "ligand_efficiency": ligand_efficiency(result.best_score, properties.heavy_atoms),
+            "ligand_efficiency": ligand_efficiency(result.best_score, described["heavy_atoms"]),
             "num_poses": len(result.poses),
             "poses_sdf": result.poses_sdf,
         },

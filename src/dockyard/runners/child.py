@@ -4,19 +4,16 @@ stack, so a job starts in milliseconds instead of re-importing RDKit, Meeko and 
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import logging
 import os
 import signal
 from multiprocessing import forkserver
 
 from dockyard.jobs.run import run_job
 from dockyard.jobs.store import Claim, Store
+from dockyard.processes import die_with_parent
 
-PR_SET_PDEATHSIG = 1
 
-
-def die_with_parent() -> None:
+def detach() -> None:
     """Own process group (so the runner can kill it whole) and SIGKILL if the parent dies.
 
     The parent is the fork server, which exits once every holder of its "alive" pipe has
@@ -29,14 +26,11 @@ def die_with_parent() -> None:
         with contextlib.suppress(OSError):
             os.close(alive_fd)
         forkserver._forkserver._forkserver_alive_fd = None
-    try:
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    except (OSError, AttributeError):
-        logging.getLogger(__name__).warning("cannot ask to die with the parent on this system")
+    die_with_parent(os.getppid())
 
 
 def main(database_url: str, claim: Claim, cpu: int) -> None:
-    die_with_parent()
+    detach()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     store = Store.open(database_url, migrate_schema=False)
     try:

@@ -17,7 +17,6 @@ the database (fenced by the claimed attempt): by ``run_job`` in the job process,
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import logging
 import multiprocessing
 import os
@@ -39,6 +38,7 @@ from dockyard.config import Settings, get_settings
 from dockyard.errors import NotFoundError
 from dockyard.jobs.models import JobStatus
 from dockyard.jobs.store import Claim, Store
+from dockyard.processes import die_with_parent
 from dockyard.runners import child
 from dockyard.runners.rq import JobQueue, connect, parse_rq_job_id
 
@@ -47,7 +47,6 @@ log = logging.getLogger(__name__)
 TICK_SECONDS = 0.5
 OWNERSHIP_CHECK_SECONDS = 1.0
 FINISHING_SECONDS = 3.0
-PR_SET_PDEATHSIG = 1
 
 
 @dataclass
@@ -92,14 +91,6 @@ def set_context(settings: Settings, name: str) -> WorkerContext:
     global _context
     _context = WorkerContext(settings, name)
     return _context
-
-
-def die_with_parent(parent_pid: int) -> None:
-    """SIGKILL this process when ``parent_pid`` dies (and now, if it already has)."""
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    if os.getppid() != parent_pid:
-        os._exit(1)
 
 
 def _request_hand_back(signum: int, _frame: object) -> None:
