@@ -9,11 +9,13 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import psycopg
 import pytest
 import uvicorn
+from fastapi import FastAPI
 from sqlalchemy.engine import make_url
 
 from dockyard.config import Settings
@@ -94,6 +96,15 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return request.getfixturevalue("postgres_url")
 
 
+class AppClient(httpx.Client):
+    """An HTTP client of a :class:`LiveServer` that can also reach the app it talks to (tests
+    write finished states straight into its store)."""
+
+    def __init__(self, app: FastAPI, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.app = app
+
+
 class LiveServer:
     """The real app served by uvicorn in a thread, talked to over real HTTP."""
 
@@ -113,7 +124,7 @@ class LiveServer:
             if time.monotonic() > deadline or not self.thread.is_alive():
                 raise RuntimeError("the test server did not start")
             time.sleep(0.05)
-        self.client = httpx.Client(base_url=self.url, timeout=60)
+        self.client = AppClient(self.app, base_url=self.url, timeout=60)
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -17,15 +17,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy import update
 
 from dockyard.chem import LIGAND_FORMATS, RECEPTOR_FORMATS, example_paths
 from dockyard.config import Settings
 from dockyard.jobs.models import Job, JobStatus, utcnow
 from dockyard.web import pages
-from dockyard.web.app import create_app
 from dockyard.web.schemas import DOWNLOADS
+from tests.conftest import AppClient, LiveServer
 
 HTML = {"Accept": "text/html"}
 
@@ -109,19 +108,20 @@ class Page(HTMLParser):
 
 
 @pytest.fixture
-def client(tmp_path: Path) -> Iterator[TestClient]:
-    with TestClient(create_app(Settings(data_dir=tmp_path, workers=1))) as client:
-        yield client
+def client(tmp_path: Path) -> Iterator[AppClient]:
+    with LiveServer(Settings(data_dir=tmp_path, workers=1)) as live:
+        live.client.follow_redirects = True
+        yield live.client
 
 
-def get_page(client: TestClient, url: str, status: int = 200) -> Page:
+def get_page(client: AppClient, url: str, status: int = 200) -> Page:
     response = client.get(url, headers=HTML)
     assert response.status_code == status, response.text
     assert response.headers["content-type"].startswith("text/html")
     return Page(response.text)
 
 
-def make_job(client: TestClient, name: str = "x", **state: Any) -> int:
+def make_job(client: AppClient, name: str = "x", **state: Any) -> int:
     """A job with ``state`` written over it at once (see the module docstring)."""
     store = client.app.state.store
     job = store.create_job(kind="dock", name=name, params=PARAMS)
@@ -388,7 +388,7 @@ def test_parameters_of_a_box_around_a_reference_ligand():
 # -- viewer, command line, clone, depictions -------------------------------------------------
 
 
-def store_files(client: TestClient, job_id: int, *names: str) -> None:
+def store_files(client: AppClient, job_id: int, *names: str) -> None:
     """Stores files by name for a job made with make_job (as a submission would)."""
     from dockyard.jobs.models import JobFile
 

@@ -11,7 +11,6 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from fastapi.testclient import TestClient
 
 from dockyard.chem import RECEPTOR_FORMATS
 from dockyard.chem.library import LIBRARY_FORMATS
@@ -26,8 +25,7 @@ from dockyard.jobs.models import (
     utcnow,
 )
 from dockyard.web import screens
-from dockyard.web.app import create_app
-from tests.conftest import SMALL_BOX
+from tests.conftest import SMALL_BOX, AppClient, LiveServer
 from tests.web.test_pages import HTML, get_page, make_job
 
 TINY_LIBRARY = b"NC(=O)c1ccccc1 benzamide\nOc1ccccc1 phenol\nC1CC(=O bad-smiles\n"
@@ -54,14 +52,15 @@ FORM_FIELDS = {
 
 
 @pytest.fixture(scope="module")
-def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppClient]:
     data = tmp_path_factory.mktemp("screen-pages")
-    with TestClient(create_app(Settings(data_dir=data, workers=1))) as client:
-        yield client
+    with LiveServer(Settings(data_dir=data, workers=1)) as live:
+        live.client.follow_redirects = True
+        yield live.client
 
 
 @pytest.fixture(scope="module")
-def docked_screen(client: TestClient, receptor_pdbqt: bytes) -> int:
+def docked_screen(client: AppClient, receptor_pdbqt: bytes) -> int:
     """A real screen of three ligands, docked to the end (a few seconds)."""
     files = {
         "receptor": ("1iep.pdbqt", receptor_pdbqt),
@@ -81,7 +80,7 @@ def docked_screen(client: TestClient, receptor_pdbqt: bytes) -> int:
     return screen_id
 
 
-def stored_screen(client: TestClient, name: str = "written by the test") -> int:
+def stored_screen(client: AppClient, name: str = "written by the test") -> int:
     """A cancelled screen of two ligands that never ran, written in one transaction."""
     now = utcnow()
     box = {key: float(value) for key, value in SMALL_BOX.items()}
@@ -135,7 +134,7 @@ def stored_screen(client: TestClient, name: str = "written by the test") -> int:
 # -- the form --------------------------------------------------------------------------------
 
 
-def api_form_fields(client: TestClient, path: str) -> set[str]:
+def api_form_fields(client: AppClient, path: str) -> set[str]:
     """The multipart fields ``POST path`` takes, read from the OpenAPI schema."""
     schema = client.app.openapi()
     body = schema["paths"][path]["post"]["requestBody"]["content"]["multipart/form-data"]
