@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import json
 import math
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -18,6 +20,7 @@ from dockyard.chem import (
     ligand_from_smiles,
     prepare_receptor,
 )
+from dockyard.chem.docking import bar_progress
 from dockyard.errors import InputError
 
 from .conftest import BENZAMIDE, FAST, POCKET
@@ -172,3 +175,27 @@ def test_box_far_from_the_receptor_is_refused(receptor_1iep):
     with pytest.raises(InputError, match="does not touch the protein") as caught:
         Docker(receptor_1iep, Box(center=(100, 100, 100), size=(10, 10, 10)))
     assert caught.value.field == "center_x"
+
+
+def test_vina_draws_its_progress_bar_on_standard_output(tmp_path, receptor_1iep):
+    """What the runners read while Vina holds the GIL: the bar, on file descriptor 1."""
+    receptor = tmp_path / "receptor.pdbqt"
+    receptor.write_text(receptor_1iep.pdbqt)
+    script = (
+        "from dockyard.chem import Box, DockingOptions, PreparedReceptor, dock\n"
+        "from dockyard.chem import ligand_from_smiles\n"
+        f"receptor = PreparedReceptor(open({str(receptor)!r}).read())\n"
+        f"box = Box(center={POCKET.center}, size={POCKET.size})\n"
+        f"dock(receptor, ligand_from_smiles({BENZAMIDE!r}), box, DockingOptions(exhaustiveness=1),"
+        " progress_bar=True)\n"
+    )
+    quiet = subprocess.run([sys.executable, "-c", script.replace("True", "False")],
+                           capture_output=True, text=True, check=True)  # fmt: skip
+    assert quiet.stdout == ""
+    output = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    ).stdout
+    assert bar_progress(output) == 1.0, output
+    first_star = output.index("*", output.rindex("|----"))
+    assert bar_progress(output[: first_star + 5]) == pytest.approx(5 / 51)
+    assert bar_progress("Computing Vina grid ... done.\n") is None

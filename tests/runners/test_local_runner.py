@@ -12,7 +12,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from dockyard.chem.docking import DOCKING_PROGRESS
 from dockyard.config import Settings
+from dockyard.jobs.live_progress import output_path
+from dockyard.jobs.store import Claim
 from tests.conftest import SMALL_BOX, LiveServer, _free_port
 
 IMATINIB = "Cc1ccc(NC(=O)c2ccc(CN3CCN(C)CC3)cc2)cc1Nc1nccc(-c2cccnc2)n1"
@@ -74,6 +77,30 @@ def test_cancel_kills_a_running_job_within_five_seconds(live):
     job = live.client.get(f"/api/jobs/{job_id}").json()
     assert job["status"] == "cancelled"
     assert job["results"] is None
+
+
+def test_progress_rises_while_vina_docks(live):
+    """Vina holds the job's GIL; the runner reads Vina's progress bar and writes the progress."""
+    job_id = live.submit(dict(live.receptor), **LONG_JOB).json()["job_id"]
+    wait_docking(live, job_id)
+    seen = []
+    deadline = time.monotonic() + 60
+    while len({progress for stage, progress in seen if stage == "docking"}) < 3:
+        assert time.monotonic() < deadline, seen
+        job = live.client.get(f"/api/jobs/{job_id}").json()
+        assert job["status"] == "running", job
+        seen.append((job["stage"], job["progress"]))
+        time.sleep(0.2)
+    progress = [value for stage, value in seen if stage == "docking"]
+    assert progress == sorted(progress), seen
+    assert DOCKING_PROGRESS[0] < progress[-1] < DOCKING_PROGRESS[1], seen
+    live.client.post(f"/api/jobs/{job_id}/cancel")
+    assert live.wait(job_id)["status"] == "cancelled"
+    folder = output_path(Claim(job_id, 1, 0)).parent
+    deadline = time.monotonic() + 5
+    while list(folder.glob(f"job-{job_id}-*")):
+        assert time.monotonic() < deadline, "the job's output file outlived it"
+        time.sleep(0.1)
 
 
 def wait_for(live: LiveServer, job_id: int, condition, timeout: float = 60) -> dict:

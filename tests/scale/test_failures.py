@@ -12,6 +12,7 @@ import httpx
 import pytest
 from rq.command import send_stop_job_command
 
+from dockyard.chem.docking import DOCKING_PROGRESS
 from dockyard.jobs.store import Store
 from dockyard.runners.rq import rq_job_id
 from tests.conftest import SMALL_BOX, LiveServer, _free_port
@@ -119,6 +120,13 @@ def test_cancel_stop_command_and_sigterm_on_a_worker(
         fields, files = small_job()
         job_id = live.submit(files, **{**fields, **LONG_JOB}).json()["job_id"]
         pid = job_pid(docking_on(live.client, job_id))
+        # The work-horse reads Vina's progress bar while Vina holds the job process's GIL.
+        moving = wait_until(
+            lambda: (j := live.client.get(f"/api/jobs/{job_id}").json())["progress"]
+            > DOCKING_PROGRESS[0] and j,
+            60, "the progress to move during the docking",
+        )  # fmt: skip
+        assert moving["stage"] == "docking" and moving["status"] == "running", moving
 
         cancelled_at = time.monotonic()
         assert live.client.post(f"/api/jobs/{job_id}/cancel").status_code == 200

@@ -31,6 +31,7 @@ __all__ = [
     "DockingResult",
     "Pose",
     "StageCallback",
+    "bar_progress",
     "dock",
 ]
 
@@ -39,6 +40,23 @@ StageCallback = Callable[[str, float], None]
 
 MIN_RMSD = 1.0
 """Å: Vina's own default for how different two kept poses must be."""
+
+DOCKING_PROGRESS = (0.2, 0.9)
+"""The progress when Vina's search starts and when it ends (poses are written after)."""
+
+BAR_STARS = 51
+"""Vina's progress bar: 51 stars, drawn as its Monte Carlo runs advance."""
+
+
+def bar_progress(output: str) -> float | None:
+    """How far the last docking in Vina's output has gone (0 to 1), or None before it starts.
+
+    Vina draws ``0%   10 ... 100%``, a ruler ``|----|...|`` and then one star per 2%.
+    """
+    ruler = output.rfind("|----")
+    if ruler < 0:
+        return None
+    return min(output.count("*", ruler) / BAR_STARS, 1.0)
 
 
 @dataclass
@@ -85,7 +103,11 @@ class Docker:
         scoring: str = "vina",
         cpu: int = 0,
         seed: int | None = None,
+        progress_bar: bool = False,
     ):
+        """``progress_bar``: let Vina draw its progress bar (and a few notes) on file
+        descriptor 1, for a process that watches a docking it cannot interrupt (see
+        :func:`bar_progress`)."""
         checked = DockingOptions(scoring=scoring, cpu=cpu, seed=seed)
         if isinstance(receptor_pdbqt, PreparedReceptor):
             self.receptor_pdbqt = receptor_pdbqt.pdbqt
@@ -98,6 +120,7 @@ class Docker:
         self.scoring = checked.scoring
         self.cpu = checked.cpu
         self.seed = checked.seed or random_seed()
+        self.progress_bar = progress_bar
         self._vina: Vina | None = None
 
     def dock(
@@ -117,7 +140,7 @@ class Docker:
         if isinstance(ligand, str):
             ligand = ligand_from_file(ligand, "pdbqt")
         vina = self._vina_with_seed(options.seed or self.seed, stage)
-        stage("docking", 0.2)
+        stage("docking", DOCKING_PROGRESS[0])
         try:
             vina.set_ligand_from_string(ligand.pdbqt)
             vina.dock(
@@ -129,7 +152,7 @@ class Docker:
             poses_pdbqt = vina.poses(n_poses=options.num_poses, energy_range=options.energy_range)
         except Exception as error:
             raise DockingError(f"Vina failed to dock {ligand.name}: {error}") from error
-        stage("writing poses", 0.9)
+        stage("writing poses", DOCKING_PROGRESS[1])
         poses = read_poses(energies, poses_pdbqt)
         if not poses:
             raise DockingError(f"Vina returned no poses for {ligand.name}.")
@@ -159,7 +182,8 @@ class Docker:
         if self._vina is not None and seed == self.seed:
             return self._vina
         stage("computing maps", 0.1)
-        vina = Vina(sf_name=self.scoring, cpu=self.cpu, seed=seed, verbosity=0)
+        verbosity = 1 if self.progress_bar else 0
+        vina = Vina(sf_name=self.scoring, cpu=self.cpu, seed=seed, verbosity=verbosity)
         with tempfile.TemporaryDirectory(prefix="dockyard-") as folder:
             path = Path(folder) / "receptor.pdbqt"
             path.write_text(self.receptor_pdbqt)
@@ -181,10 +205,13 @@ def dock(
     box: Box,
     options: DockingOptions = DockingOptions(),
     on_stage: StageCallback | None = None,
+    progress_bar: bool = False,
 ) -> DockingResult:
     """Dock one ligand; strings are PDBQT text. Uses no more threads than Vina can use."""
     threads = min(options.cpu or os.cpu_count() or 1, options.exhaustiveness)
-    docker = Docker(receptor, box, scoring=options.scoring, cpu=threads, seed=options.seed)
+    docker = Docker(
+        receptor, box, options.scoring, threads, options.seed, progress_bar=progress_bar
+    )
     return docker.dock(ligand, options, on_stage)
 
 

@@ -92,7 +92,7 @@ def run_docking(
         for name in params["ligand"].get("files", ["ligand.pdbqt"])
     ]
     if len(ligands) == 1:
-        result = dock(receptor, ligands[0], box, options, on_stage=report)
+        result = dock(receptor, ligands[0], box, options, on_stage=report, progress_bar=True)
         extra: dict[str, Any] = {}
     else:
         result, extra = _dock_stereoisomers(receptor, ligands, box, options, report, params)

@@ -288,6 +288,17 @@ class Store:
             )
         return result.rowcount == 1
 
+    def advance_progress(self, claim: Claim, stage: str, progress: float) -> bool:
+        """Raise the progress of ``stage`` while the job is still in it: for the process that
+        supervises a job, which must never overwrite a later stage the job has written."""
+        with self.session() as session, session.begin():
+            result = session.execute(
+                _fenced(claim)
+                .where(Job.stage == stage, Job.progress < progress)
+                .values(progress=progress, updated_at=utcnow())
+            )
+        return result.rowcount == 1
+
     def complete(
         self,
         claim: Claim,

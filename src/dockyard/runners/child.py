@@ -8,6 +8,7 @@ import os
 import signal
 from multiprocessing import forkserver
 
+from dockyard.jobs.live_progress import send_stdout_to_file
 from dockyard.jobs.run import run_job
 from dockyard.jobs.store import Claim, Store
 from dockyard.processes import die_with_parent
@@ -32,6 +33,7 @@ def detach() -> None:
 def main(database_url: str, claim: Claim, cpu: int) -> None:
     detach()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    send_stdout_to_file(claim)
     store = Store.open(database_url, migrate_schema=False)
     try:
         run_job(store, claim, cpu=cpu)

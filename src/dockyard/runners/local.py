@@ -20,6 +20,7 @@ from multiprocessing import forkserver
 from multiprocessing.context import ForkServerContext
 from multiprocessing.process import BaseProcess
 
+from dockyard.jobs.live_progress import ProgressWatcher
 from dockyard.jobs.screening import settle_screens
 from dockyard.jobs.store import Claim, Store
 from dockyard.runners import child
@@ -61,6 +62,7 @@ class LocalRunner:
         self.lease_seconds = lease_seconds
         self.name = f"{socket.gethostname()}:{os.getpid()}"
         self._running: dict[int, Running] = {}
+        self._progress = ProgressWatcher(store)
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
@@ -82,10 +84,10 @@ class LocalRunner:
         self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout=10)
-        for running in list(self._running.values()):
+        for job_id, running in list(self._running.items()):
             self._kill(running)
             self.store.release(running.claim)
-        self._running.clear()
+            self._forget(job_id)
 
     def submitted(self, job_id: int) -> None:
         self._wake.set()
@@ -113,6 +115,8 @@ class LocalRunner:
     def _tick(self) -> None:
         self._reap()
         self._enforce()
+        for running in self._running.values():
+            self._progress.update(running.claim)
         now = time.monotonic()
         if now - self._last_renewal > self.lease_seconds / 3:
             self.store.renew_leases([r.claim for r in self._running.values()], self.lease_seconds)
@@ -146,7 +150,7 @@ class LocalRunner:
             if code is None:
                 continue
             running.process.close()
-            del self._running[job_id]
+            self._forget(job_id)
             if code < 0:
                 cause = f"the job's process was killed by {signal.Signals(-code).name}"
                 outcome = self.store.retry_or_fail(running.claim, cause)
@@ -169,7 +173,7 @@ class LocalRunner:
                 )
                 self._kill(running)
                 running.process.close()
-                del self._running[job_id]
+                self._forget(job_id)
                 self._wake.set()
             elif time.monotonic() - running.started > running.claim.time_limit:
                 self._kill(running)
@@ -177,6 +181,10 @@ class LocalRunner:
                     running.claim,
                     f"Stopped after exceeding the time limit of {running.claim.time_limit:.0f} s.",
                 )
+
+    def _forget(self, job_id: int) -> None:
+        running = self._running.pop(job_id)
+        self._progress.forget(running.claim)
 
     def _kill(self, running: Running) -> None:
         pid = running.process.pid

@@ -36,6 +36,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from dockyard.config import Settings, get_settings
 from dockyard.errors import NotFoundError
+from dockyard.jobs.live_progress import ProgressWatcher
 from dockyard.jobs.models import JobStatus
 from dockyard.jobs.store import Claim, Store
 from dockyard.processes import die_with_parent
@@ -156,6 +157,7 @@ class Supervisor:
         self.store.set_worker(claim, f"{self.worker}:{process.pid}")
         log.info("job %s attempt %s started in pid %s", claim.job_id, claim.attempt, process.pid)
         started = last_renewal = last_check = last_ok = time.monotonic()
+        progress = ProgressWatcher(self.store)
         try:
             while True:
                 process.join(TICK_SECONDS)
@@ -163,6 +165,8 @@ class Supervisor:
                     return self.hand_back()
                 if process.exitcode is not None:
                     return self.reap(process.exitcode)
+                with contextlib.suppress(SQLAlchemyError):  # the checks below handle outages
+                    progress.update(claim)
                 now = time.monotonic()
                 if now - started > claim.time_limit:
                     self.kill()
@@ -189,6 +193,7 @@ class Supervisor:
                     return self.disowned()
         finally:
             self.kill()
+            progress.forget(claim)
             with contextlib.suppress(ValueError):  # still running after SIGKILL: leave it be
                 process.close()
 

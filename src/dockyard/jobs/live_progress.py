@@ -1,0 +1,63 @@
+"""Progress from inside Vina's ``dock()``, which holds the GIL of the job's process.
+
+Nothing in the job's process can run while Vina searches, but Vina itself draws a progress bar
+on standard output. The job's process sends its standard output to a file of its own; the
+process that supervises it (the local runner, or an RQ work-horse, on the same machine) reads
+the bar at every tick and writes the progress to the database, so the pages move during a long
+docking instead of sitting at one value.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+
+from dockyard.chem.docking import DOCKING_PROGRESS, bar_progress
+from dockyard.jobs.store import Claim, Store
+
+DOCKING_STAGE = "docking"
+READ_LIMIT = 64 * 1024
+"""Bytes read from the end of the output: a bar and a few notes are a few hundred."""
+
+
+def output_path(claim: Claim) -> Path:
+    folder = Path(tempfile.gettempdir()) / "dockyard-progress"
+    folder.mkdir(exist_ok=True)
+    return folder / f"job-{claim.job_id}-attempt-{claim.attempt}.out"
+
+
+def send_stdout_to_file(claim: Claim) -> None:
+    """In the job's process: file descriptor 1 (where Vina writes) becomes the job's file."""
+    descriptor = os.open(output_path(claim), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.dup2(descriptor, 1)
+    os.close(descriptor)
+
+
+class ProgressWatcher:
+    """In the supervising process: turns the bar of each running job into database progress."""
+
+    def __init__(self, store: Store):
+        self.store = store
+        self._seen: dict[tuple[int, int], float] = {}
+
+    def update(self, claim: Claim) -> None:
+        fraction = bar_progress(_tail(output_path(claim)))
+        key = (claim.job_id, claim.attempt)
+        if fraction is None or self._seen.get(key) == fraction:
+            return
+        self._seen[key] = fraction
+        start, end = DOCKING_PROGRESS
+        self.store.advance_progress(claim, DOCKING_STAGE, start + (end - start) * fraction)
+
+    def forget(self, claim: Claim) -> None:
+        self._seen.pop((claim.job_id, claim.attempt), None)
+        output_path(claim).unlink(missing_ok=True)
+
+
+def _tail(path: Path) -> str:
+    with contextlib.suppress(OSError), path.open("rb") as handle:
+        handle.seek(max(0, path.stat().st_size - READ_LIMIT))
+        return handle.read().decode(errors="replace")
+    return ""
