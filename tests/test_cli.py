@@ -9,7 +9,9 @@ import pytest
 from typer.testing import CliRunner
 
 from dockyard.cli import app
+from dockyard.cli.dock import dock_in_child
 from dockyard.config import Settings
+from dockyard.errors import InputError
 from tests.conftest import EXAMPLE, LiveServer
 
 runner = CliRunner()
@@ -34,6 +36,36 @@ def test_dock_prints_scores_and_writes_poses(tmp_path, receptor_file):
     assert "affinity (kcal/mol)" in result.output
     assert "seed 3" in result.output
     assert 1 <= out.read_text().count("$$$$") <= 3
+
+
+def test_dock_runs_vina_in_a_child_so_the_progress_bar_moves(receptor_pdbqt):
+    """Vina holds the GIL of its process: the CLI docks in a child and reads Vina's own bar."""
+    from dockyard.chem import Box, DockingOptions, PreparedReceptor, ligand_from_smiles
+    from dockyard.chem.docking import DOCKING_PROGRESS
+
+    receptor = PreparedReceptor(receptor_pdbqt.decode())
+    box = Box(center=(15.19, 53.90, 16.92), size=(20, 20, 20))
+    ligand = ligand_from_smiles("Cc1ccc(NC(=O)c2ccc(CN3CCN(C)CC3)cc2)cc1Nc1nccc(-c2cccnc2)n1")
+    stages: list[tuple[str, float]] = []
+    result = dock_in_child(
+        receptor, ligand, box, DockingOptions(exhaustiveness=2, seed=1, num_poses=3),
+        lambda stage, fraction: stages.append((stage, fraction)),
+    )  # fmt: skip
+    assert result.best_score < -8, result.best_score
+    docking = [fraction for stage, fraction in stages if stage == "docking"]
+    assert docking == sorted(docking), stages
+    inside = {f for f in docking if DOCKING_PROGRESS[0] < f < DOCKING_PROGRESS[1]}
+    assert len(inside) >= 3, stages
+
+
+def test_dock_in_a_child_passes_its_errors_on(receptor_pdbqt):
+    from dockyard.chem import Box, DockingOptions, PreparedReceptor, ligand_from_smiles
+
+    far = Box(center=(100, 100, 100), size=(10, 10, 10))
+    with pytest.raises(InputError, match="does not touch the protein") as caught:
+        dock_in_child(PreparedReceptor(receptor_pdbqt.decode()), ligand_from_smiles("CCO"), far,
+                      DockingOptions(exhaustiveness=1), lambda stage, fraction: None)  # fmt: skip
+    assert caught.value.field == "center_x"
 
 
 def test_dock_with_autobox_from_reference_ligand(receptor_file):

@@ -52,11 +52,16 @@ def test_a_crash_in_preparation_fails_that_ligand_alone(monkeypatch):
 
 
 def test_stopping_early_leaves_no_helper_behind():
-    ligands = library(*["CCO"] * 10)
-    stream = prepared_ahead(ligands, ph=None)
+    before = _children()
+    stream = prepared_ahead(library(*["CCO"] * 10), ph=None)
     next(stream)
+    assert _children() - before, "no helper process was started"
     stream.close()
-    assert not [p for p in os.listdir("/proc") if p.isdigit() and _is_child(int(p))]
+    assert _children() <= before
+
+
+def _children() -> set[int]:
+    return {int(p) for p in os.listdir("/proc") if p.isdigit() and _is_child(int(p))}
 
 
 def _is_child(pid: int) -> bool:

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+import tempfile
+from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -25,7 +29,17 @@ from dockyard.cli.common import (
     progress_bar,
     read_file,
 )
-from dockyard.errors import DockyardError
+from dockyard.errors import DockingError, DockyardError
+
+if TYPE_CHECKING:  # the science stack loads when a docking runs, not for `dockyard --help`
+    from dockyard.chem import (
+        Box,
+        DockingOptions,
+        DockingResult,
+        PreparedLigand,
+        PreparedReceptor,
+        StageCallback,
+    )
 
 
 @app.command()
@@ -79,7 +93,7 @@ def dock(
             def on_stage(stage: str, fraction: float) -> None:
                 progress.update(task, description=stage, completed=fraction)
 
-            result = chem.dock(prepared_receptor, prepared_ligand, box, options, on_stage)
+            result = dock_in_child(prepared_receptor, prepared_ligand, box, options, on_stage)
             progress.update(task, description="done", completed=1.0)
     except DockyardError as error:
         fail(error.message)
@@ -90,3 +104,55 @@ def dock(
         text = result.poses_pdbqt if out.suffix.lower() == ".pdbqt" else result.poses_sdf
         out.write_text(text)
         console.print(f"Poses written to {out}")
+
+
+def dock_in_child(
+    receptor: PreparedReceptor,
+    ligand: PreparedLigand,
+    box: Box,
+    options: DockingOptions,
+    on_stage: StageCallback,
+) -> DockingResult:
+    """Dock in a forked child, so that this process stays free to draw the progress bar.
+
+    Vina holds the GIL of the process it docks in, which would freeze the bar and its clock;
+    it draws its own progress bar on that process's standard output, which is read from here.
+    """
+    from dockyard.chem.docking import DOCKING_PROGRESS, bar_progress
+
+    context = multiprocessing.get_context("fork")
+    receiving, sending = context.Pipe(duplex=False)
+    with tempfile.NamedTemporaryFile(prefix="dockyard-vina-", suffix=".out") as output:
+        child = context.Process(
+            target=_dock, args=(sending, output.name, receptor, ligand, box, options), daemon=True
+        )
+        child.start()
+        sending.close()
+        start, end = DOCKING_PROGRESS
+        on_stage("computing maps", start / 2)
+        try:
+            while not receiving.poll(0.2):
+                if not child.is_alive():
+                    raise DockingError(f"The docking process ended with code {child.exitcode}.")
+                fraction = bar_progress(Path(output.name).read_text(errors="replace"))
+                if fraction is not None:
+                    on_stage("docking", start + (end - start) * fraction)
+            outcome = receiving.recv()
+        finally:
+            child.kill()
+            child.join()
+    if isinstance(outcome, DockyardError):
+        raise outcome
+    return outcome
+
+
+def _dock(sending: Connection, output: str, *arguments: Any) -> None:
+    """In the child: Vina writes to file descriptor 1, which becomes the output file."""
+    from dockyard.chem import dock
+
+    descriptor = os.open(output, os.O_WRONLY)
+    os.dup2(descriptor, 1)
+    try:
+        sending.send(dock(*arguments, progress_bar=True))
+    except DockyardError as error:
+        sending.send(error)
