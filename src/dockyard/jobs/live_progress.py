@@ -10,6 +10,7 @@ docking instead of sitting at one value.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import tempfile
 from pathlib import Path
@@ -17,20 +18,31 @@ from pathlib import Path
 from dockyard.chem.docking import DOCKING_PROGRESS, bar_progress
 from dockyard.jobs.store import Claim, Store
 
+log = logging.getLogger(__name__)
+
 DOCKING_STAGE = "docking"
 READ_LIMIT = 64 * 1024
 """Bytes read from the end of the output: a bar and a few notes are a few hundred."""
 
 
 def output_path(claim: Claim) -> Path:
-    folder = Path(tempfile.gettempdir()) / "dockyard-progress"
-    folder.mkdir(exist_ok=True)
+    """Per user: the job's process and its supervisor run as the same user, others may not."""
+    folder = Path(tempfile.gettempdir()) / f"dockyard-progress-{os.getuid()}"
     return folder / f"job-{claim.job_id}-attempt-{claim.attempt}.out"
 
 
 def send_stdout_to_file(claim: Claim) -> None:
-    """In the job's process: file descriptor 1 (where Vina writes) becomes the job's file."""
-    descriptor = os.open(output_path(claim), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    """In the job's process: file descriptor 1 (where Vina writes) becomes the job's file.
+
+    Without a writable temporary folder the job runs all the same, its progress in steps.
+    """
+    path = output_path(claim)
+    try:
+        path.parent.mkdir(mode=0o700, exist_ok=True)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    except OSError as error:
+        log.warning("job %s: no progress during docking (%s)", claim.job_id, error)
+        return
     os.dup2(descriptor, 1)
     os.close(descriptor)
 
@@ -53,7 +65,8 @@ class ProgressWatcher:
 
     def forget(self, claim: Claim) -> None:
         self._seen.pop((claim.job_id, claim.attempt), None)
-        output_path(claim).unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            output_path(claim).unlink(missing_ok=True)
 
 
 def _tail(path: Path) -> str:

@@ -115,8 +115,6 @@ class LocalRunner:
     def _tick(self) -> None:
         self._reap()
         self._enforce()
-        for running in self._running.values():
-            self._progress.update(running.claim)
         now = time.monotonic()
         if now - self._last_renewal > self.lease_seconds / 3:
             self.store.renew_leases([r.claim for r in self._running.values()], self.lease_seconds)
@@ -125,6 +123,8 @@ class LocalRunner:
             self._recover(startup=False)
             self._last_recovery = now
         self._launch()
+        for running in self._running.values():
+            self._progress.update(running.claim)
 
     def _launch(self) -> None:
         free = self.workers - len(self._running)
