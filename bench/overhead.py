@@ -6,7 +6,7 @@
 2. ``GET /api/jobs`` (a page of 50) with 10,000 jobs in the store, first page and a deep page,
    against ``GET /api/health`` on the same server. Target: under 50 ms.
 
-Run: ``.venv/bin/python -m bench.overhead [--rounds 3]``
+Run: ``.venv/bin/python -m bench.overhead [--rounds 5]``
 """
 
 from __future__ import annotations
