@@ -52,7 +52,15 @@ def test_the_example_docks_live_and_its_poses_can_be_explored(pages):
     page.on("framenavigated", lambda frame: navigations.append(frame.url))
 
     page.wait_for_selector("#job[data-status=running], #job[data-status=completed]")
+    # Vina's own progress reaches the page while it docks, and with it the time left.
+    page.wait_for_selector("#time-left-fact:not([hidden])", timeout=120_000)
+    assert re.fullmatch(r"about \d+ (s|min \d\d s)", page.text_content("#time-left")), (
+        page.text_content("#time-left")
+    )
+    progress = float(page.get_attribute("progress[data-field=progress]", "value"))
+    assert 0.2 < progress < 0.9, progress
     page.wait_for_selector("#job[data-status=completed]", timeout=180_000)
+    assert page.is_hidden("#time-left-fact")
     page.wait_for_selector("#viewer[data-state=ready][data-pose='1']")
     page.wait_for_selector("#interactions[data-state=ready][data-rank='1']", timeout=60_000)
     assert navigations == [], "the page must update without reloading"

@@ -18,6 +18,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from dockyard.chem import REFERENCE_FORMATS, DockingOptions, example_box, example_paths
 from dockyard.chem.box import DEFAULT_PADDING
+from dockyard.chem.docking import DOCKING_PROGRESS
 from dockyard.errors import InputError, NotFoundError
 from dockyard.jobs.models import SCREEN_KIND, JobStatus, utcnow
 from dockyard.web.api import StoreDep, get_job
@@ -341,6 +342,7 @@ def job_page(request: Request, job_id: int, store: StoreDep) -> Response:
         interaction_kinds=INTERACTION_LEGEND,
         finished=job.status.is_finished,
         run_time=run_time(job),
+        docking_end=DOCKING_PROGRESS[1],
         parameters=parameter_rows(job.params),
         warnings=job.params.get("warnings") or [],
         poses=results.get("poses") or [],

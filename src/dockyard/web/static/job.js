@@ -65,6 +65,30 @@ function followRunTime(job) {
   }
 }
 
+// Vina's progress bar advances at a steady pace, so the pace seen since the docking started
+// (or since the page was opened) says when it will end.
+let dockingSeen = null;
+
+function showTimeLeft(job) {
+  const fact = document.getElementById("time-left-fact");
+  const left = document.getElementById("time-left");
+  if (job.status !== "running" || job.stage !== "docking") {
+    dockingSeen = null;
+    fact.hidden = true;
+    return;
+  }
+  const now = parseTime(job.updated_at);
+  if (!dockingSeen) {
+    dockingSeen = { at: now, progress: job.progress };
+    return;
+  }
+  const pace = (job.progress - dockingSeen.progress) / (now - dockingSeen.at);
+  if (!(pace > 0)) return;
+  const end = Number(left.dataset.dockingEnd);
+  left.textContent = `about ${formatDuration((end - job.progress) / pace / 1000)}`;
+  fact.hidden = false;
+}
+
 function showSummary(job) {
   fill(page, job);
   page.dataset.status = job.status;
@@ -72,6 +96,7 @@ function showSummary(job) {
   cancelButton.hidden = FINISHED.has(job.status);
   document.getElementById("waiting").hidden = FINISHED.has(job.status) || poses.length > 0;
   followRunTime(job);
+  showTimeLeft(job);
   plotProgress(job);
 }
 
