@@ -15,6 +15,7 @@ from dockyard.errors import InputError
 from tests.conftest import EXAMPLE, LiveServer
 
 runner = CliRunner()
+IMATINIB = "Cc1ccc(NC(=O)c2ccc(CN3CCN(C)CC3)cc2)cc1Nc1nccc(-c2cccnc2)n1"
 BOX = ["--center", "15.19", "53.90", "16.92", "--size", "14", "14", "14"]
 
 
@@ -45,7 +46,7 @@ def test_dock_runs_vina_in_a_child_so_the_progress_bar_moves(receptor_pdbqt):
 
     receptor = PreparedReceptor(receptor_pdbqt.decode())
     box = Box(center=(15.19, 53.90, 16.92), size=(20, 20, 20))
-    ligand = ligand_from_smiles("Cc1ccc(NC(=O)c2ccc(CN3CCN(C)CC3)cc2)cc1Nc1nccc(-c2cccnc2)n1")
+    ligand = ligand_from_smiles(IMATINIB)
     stages: list[tuple[str, float]] = []
     result = dock_in_child(
         receptor, ligand, box, DockingOptions(exhaustiveness=2, seed=1, num_poses=3),
@@ -118,6 +119,23 @@ def test_jobs_and_status_talk_to_a_server(tmp_path, small_job):
         assert "poses.sdf" in status.output
         missing = runner.invoke(app, ["status", "999", "--server", live.url])
         assert missing.exit_code == 2 and "no job 999" in missing.output
+
+
+def test_status_follow_waits_for_the_end_and_says_how_it_went(tmp_path, small_job):
+    with LiveServer(Settings(data_dir=tmp_path, workers=1)) as live:
+        fields, files = small_job(name="followed")
+        job_id = live.submit(files, **fields).json()["job_id"]
+        followed = runner.invoke(app, ["status", str(job_id), "--follow", "--server", live.url])
+        assert followed.exit_code == 0, followed.output
+        assert "completed" in followed.output and "poses.sdf" in followed.output
+
+        # Long enough (imatinib at exhaustiveness 8) to be cancelled before it ends.
+        fields, files = small_job(name="cancelled", smiles=IMATINIB, exhaustiveness="8")
+        job_id = live.submit(files, **fields).json()["job_id"]
+        assert live.client.post(f"/api/jobs/{job_id}/cancel").status_code == 200
+        cancelled = runner.invoke(app, ["status", str(job_id), "-f", "--server", live.url])
+        assert cancelled.exit_code == 1, cancelled.output
+        assert "cancelled" in cancelled.output
 
 
 def test_jobs_explains_an_unreachable_server():

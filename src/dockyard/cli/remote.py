@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
+import time
 from typing import Annotated
 
 import httpx
 import typer
 from rich.table import Table
 
-from dockyard.cli.common import DEFAULT_SERVER, ServerOption, app, console, fail, pose_table
+from dockyard.cli.common import (
+    DEFAULT_SERVER,
+    ServerOption,
+    app,
+    console,
+    fail,
+    pose_table,
+    progress_bar,
+)
+
+UNFINISHED = ("pending", "running")
+FOLLOW_SECONDS = 1.0
+FOLLOW_HELP = "Show a progress bar until the job ends; exit 1 unless it completes."
 
 
 def _get(server: str, path: str, **params: object) -> dict:
@@ -53,9 +66,12 @@ def jobs(
 def status(
     job_id: Annotated[int, typer.Argument(help="The job's id.")],
     server: ServerOption = DEFAULT_SERVER,
+    follow: Annotated[bool, typer.Option("--follow", "-f", help=FOLLOW_HELP)] = False,
 ) -> None:
     """Show one job on a running server: status, progress, scores."""
     job = _get(server, f"/api/jobs/{job_id}")
+    if follow:
+        job = _follow(server, job)
     console.print(
         f"[bold]Job {job['id']}[/] {job['name']}: [bold]{job['status']}[/] ({job['stage']})"
     )
@@ -66,3 +82,16 @@ def status(
         console.print(pose_table(job["results"]["poses"], f"best {job['best_score']:.2f} kcal/mol"))
         for name, url in job["downloads"].items():
             console.print(f"  {name}: {server.rstrip('/')}{url}")
+    if follow and job["status"] != "completed":
+        raise typer.Exit(1)
+
+
+def _follow(server: str, job: dict) -> dict:
+    """Poll the job once a second with a progress bar (its progress moves while Vina docks)."""
+    with progress_bar() as progress:
+        task = progress.add_task(job["stage"], total=1.0, completed=job["progress"])
+        while job["status"] in UNFINISHED:
+            time.sleep(FOLLOW_SECONDS)
+            job = _get(server, f"/api/jobs/{job['id']}")
+            progress.update(task, description=job["stage"], completed=job["progress"])
+    return job
