@@ -25,7 +25,8 @@ from dockyard.chem import (
 )
 from dockyard.errors import DockyardError
 from dockyard.jobs.models import Job
-from dockyard.jobs.screening import run_screen_chunk, settle_screens
+from dockyard.jobs.screen_chunks import run_screen_chunk
+from dockyard.jobs.screening import settle_screens
 from dockyard.jobs.store import Claim, ClaimLost, Store, StoredFile
 
 log = logging.getLogger(__name__)

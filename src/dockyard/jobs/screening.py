@@ -3,27 +3,23 @@
 A screen is a job of kind ``screen`` that no runner executes itself. Its ligands are rows of
 ``screen_ligands``; its work is done by ``screen_chunk`` jobs (ordinary job rows with
 ``parent_id``), which every runner executes through ``run_job`` like any other job. A chunk
-computes the grid maps once and docks its ligands one after the other. Each ligand result is
-written only while the ligand is still ``pending`` and the chunk still holds its claim, so a
-chunk re-run after a crash docks only what is left, and no ligand is counted twice.
+computes the grid maps once and docks its ligands (:mod:`dockyard.jobs.screen_chunks`). This
+module submits screens and keeps their state: running, counters, finished.
 """
 
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
-from sqlalchemy import case, func, insert, select, update
+from sqlalchemy import func, insert, select, update
 
-from dockyard.chem import Box, Docker, DockingOptions, PreparedReceptor
+from dockyard.chem import DockingOptions
 from dockyard.chem.docking import random_seed
 from dockyard.chem.library import read_library
-from dockyard.chem.prep_options import DEFAULT_PH
-from dockyard.chem.properties import ligand_efficiency
-from dockyard.errors import DockyardError, InputError
+from dockyard.errors import InputError
 from dockyard.jobs.models import (
     CHUNK_KIND,
     SCREEN_KIND,
@@ -34,14 +30,12 @@ from dockyard.jobs.models import (
     ScreenLigand,
     utcnow,
 )
-from dockyard.jobs.prepare_ahead import PreparedEntry, prepared_ahead
-from dockyard.jobs.store import Claim, ClaimLost, Store, StoredFile, file_row
+from dockyard.jobs.store import Store, file_row
 from dockyard.jobs.submit import DockRequest, prepare_target
 
 INSERT_BATCH = 5000
 MAX_CHUNK = 200
 SCREEN_DEFAULT_POSES = 3
-PROGRESS_INTERVAL = 1.0
 
 
 @dataclass(frozen=True)
@@ -174,162 +168,6 @@ def _batches(entries: Iterable[Any]) -> Iterator[list[Any]]:
             batch = []
     if batch:
         yield batch
-
-
-# -- running a chunk ---------------------------------------------------------------------
-
-
-def run_screen_chunk(
-    store: Store, job: Job, report: Any, cpu: int
-) -> tuple[dict[str, Any], list[StoredFile]]:
-    """Dock the chunk's ligands that are still pending, with maps computed once."""
-    claim = Claim(job.id, job.attempt, job.time_limit)
-    screen = store.get_job(job.parent_id)
-    params = screen.params
-    mark_screen_running(store, screen.id)
-    report("computing maps", 0.0)
-    options = DockingOptions(
-        scoring=params["scoring"],
-        exhaustiveness=params["exhaustiveness"],
-        num_poses=params["num_poses"],
-        energy_range=params["energy_range"],
-        seed=params["seed"],
-    )
-    receptor = PreparedReceptor(store.read_file(screen.id, "receptor.pdbqt").content.decode())
-    threads = min(cpu or 1, options.exhaustiveness)
-    docker = Docker(
-        receptor, Box.from_fields(params["box"]), options.scoring, threads, options.seed
-    )
-    todo = pending_ligands(store, screen.id, job.params["start"], job.params["stop"])
-    ph = params.get("preparation", {}).get("ph", DEFAULT_PH)
-    counts = {"docked": 0, "failed": 0, "duplicates": 0}
-    last_report = 0.0
-    for number, (ligand, prepared) in enumerate(prepared_ahead(todo, ph)):
-        if time.monotonic() - last_report > PROGRESS_INTERVAL:
-            report(f"docking ligand {number + 1} of {len(todo)}", number / max(1, len(todo)))
-            touch_screen(store, screen.id)
-            last_report = time.monotonic()
-        outcome = dock_ligand(store, screen, ligand, prepared, docker, options)
-        if not record_ligand(store, claim, screen.id, ligand.index, outcome):
-            raise ClaimLost(job.id)
-        counts[outcome.counter] += 1
-    touch_screen(store, screen.id)
-    return {"ligands": len(todo), **counts}, []
-
-
-@dataclass
-class LigandOutcome:
-    values: dict[str, Any]
-    counter: str
-
-
-def dock_ligand(
-    store: Store,
-    screen: Job,
-    ligand: ScreenLigand,
-    prepared: PreparedEntry | str,
-    docker: Docker,
-    options: DockingOptions,
-) -> LigandOutcome:
-    """Dock one prepared library entry; any failure is this ligand's alone."""
-    if isinstance(prepared, str):
-        return _failed(prepared)
-    described = prepared.described
-    first = first_with_smiles(store, screen.id, described["canonical_smiles"], ligand.index)
-    if first is not None and screen.params.get("skip_duplicates", True):
-        return LigandOutcome(
-            {**described, "status": LigandStatus.DUPLICATE, "duplicate_of": first,
-             "error": f"same molecule as ligand {first + 1}; not docked again"},
-            "duplicates",
-        )  # fmt: skip
-    try:
-        result = docker.dock(prepared.ligand, options)
-    except DockyardError as error:
-        return _failed(error.message, described)
-    return LigandOutcome(
-        {
-            **described,
-            "status": LigandStatus.COMPLETED,
-            "duplicate_of": first,
-            "score": result.best_score,
-            "ligand_efficiency": ligand_efficiency(result.best_score, described["heavy_atoms"]),
-            "num_poses": len(result.poses),
-            "poses_sdf": result.poses_sdf,
-        },
-        "docked",
-    )
-
-
-def _failed(message: str, described: Mapping[str, Any] | None = None) -> LigandOutcome:
-    return LigandOutcome(
-        {**(described or {}), "status": LigandStatus.FAILED, "error": message[:2000]}, "failed"
-    )
-
-
-COUNTER_COLUMNS = {"docked": "completed", "failed": "failed", "duplicates": "duplicates"}
-
-
-def record_ligand(
-    store: Store, claim: Claim, screen_id: int, index: int, outcome: LigandOutcome
-) -> bool:
-    """Write one ligand's result, fenced by the chunk's claim; False if the claim is gone."""
-    now = utcnow()
-    with store.session() as session, session.begin():
-        still_ours = session.execute(
-            update(Job)
-            .where(Job.id == claim.job_id, Job.status == JobStatus.RUNNING,
-                   Job.attempt == claim.attempt)
-            .values(updated_at=now)
-        )  # fmt: skip
-        if still_ours.rowcount != 1:
-            return False
-        written = session.execute(
-            update(ScreenLigand)
-            .where(
-                ScreenLigand.screen_id == screen_id,
-                ScreenLigand.index == index,
-                ScreenLigand.status == LigandStatus.PENDING,
-            )
-            .values(**outcome.values, finished_at=now)
-        )
-        if written.rowcount == 1:
-            column = getattr(Screen, COUNTER_COLUMNS[outcome.counter])
-            values: dict[str, Any] = {column.key: column + 1}
-            score = outcome.values.get("score")
-            if score is not None:
-                values["best_score"] = case(
-                    (Screen.best_score.is_(None), score),
-                    (Screen.best_score > score, score),
-                    else_=Screen.best_score,
-                )
-            session.execute(update(Screen).where(Screen.job_id == screen_id).values(**values))
-    return True
-
-
-def pending_ligands(store: Store, screen_id: int, start: int, stop: int) -> list[ScreenLigand]:
-    query = (
-        select(ScreenLigand)
-        .where(
-            ScreenLigand.screen_id == screen_id,
-            ScreenLigand.index >= start,
-            ScreenLigand.index < stop,
-            ScreenLigand.status == LigandStatus.PENDING,
-        )
-        .order_by(ScreenLigand.index)
-    )
-    with store.session() as session:
-        return list(session.scalars(query))
-
-
-def first_with_smiles(store: Store, screen_id: int, smiles: str, index: int) -> int | None:
-    """The lowest-numbered other ligand of the screen already known to be this molecule."""
-    query = select(func.min(ScreenLigand.index)).where(
-        ScreenLigand.screen_id == screen_id,
-        ScreenLigand.canonical_smiles == smiles,
-        ScreenLigand.index < index,
-    )
-    with store.session() as session:
-        return session.scalar(query)
 
 
 def mark_screen_running(store: Store, screen_id: int) -> None:
