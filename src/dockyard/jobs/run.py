@@ -80,14 +80,7 @@ def run_docking(
     params = job.params
     box = Box.from_fields(params["box"])
     receptor, files = _receptor(store, job, box, report)
-    options = DockingOptions(
-        scoring=params["scoring"],
-        exhaustiveness=params["exhaustiveness"],
-        num_poses=params["num_poses"],
-        energy_range=params["energy_range"],
-        seed=params["seed"],
-        cpu=cpu,
-    )
+    options = DockingOptions.from_fields({**params, "cpu": cpu})
     ligands = [
         PreparedLigand.from_pdbqt(_text(store, job, name))
         for name in params["ligand"].get("files", ["ligand.pdbqt"])

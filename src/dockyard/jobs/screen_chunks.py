@@ -36,13 +36,7 @@ def run_screen_chunk(
     params = screen.params
     mark_screen_running(store, screen.id)
     report("computing maps", 0.0)
-    options = DockingOptions(
-        scoring=params["scoring"],
-        exhaustiveness=params["exhaustiveness"],
-        num_poses=params["num_poses"],
-        energy_range=params["energy_range"],
-        seed=params["seed"],
-    )
+    options = DockingOptions.from_fields(params)
     receptor = PreparedReceptor(store.read_file(screen.id, "receptor.pdbqt").content.decode())
     threads = min(cpu or 1, options.exhaustiveness)
     docker = Docker(
