@@ -6,6 +6,7 @@ import ctypes
 import logging
 import os
 import signal
+from pathlib import Path
 
 PR_SET_PDEATHSIG = 1
 
@@ -20,3 +21,10 @@ def die_with_parent(parent_pid: int) -> None:
         log.warning("cannot ask to die with the parent on this system")
     if os.getppid() != parent_pid:
         os._exit(1)
+
+
+def send_stdout_to(path: Path | str) -> None:
+    """File descriptor 1 (where C++ libraries such as Vina write) becomes ``path``."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.dup2(descriptor, 1)
+    os.close(descriptor)

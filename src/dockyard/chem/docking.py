@@ -33,6 +33,7 @@ __all__ = [
     "StageCallback",
     "bar_progress",
     "dock",
+    "docking_progress",
 ]
 
 StageCallback = Callable[[str, float], None]
@@ -41,6 +42,7 @@ StageCallback = Callable[[str, float], None]
 MIN_RMSD = 1.0
 """Å: Vina's own default for how different two kept poses must be."""
 
+DOCKING_STAGE = "docking"
 DOCKING_PROGRESS = (0.2, 0.9)
 """The progress when Vina's search starts and when it ends (poses are written after)."""
 
@@ -57,6 +59,16 @@ def bar_progress(output: str) -> float | None:
     if ruler < 0:
         return None
     return min(output.count("*", ruler) / BAR_STARS, 1.0)
+
+
+def docking_progress(output: str) -> float | None:
+    """A docking's progress (0 to 1, as :meth:`Docker.dock` reports it) read from Vina's
+    output while the search runs, or None before it starts."""
+    fraction = bar_progress(output)
+    if fraction is None:
+        return None
+    start, end = DOCKING_PROGRESS
+    return start + (end - start) * fraction
 
 
 @dataclass
@@ -140,7 +152,7 @@ class Docker:
         if isinstance(ligand, str):
             ligand = ligand_from_file(ligand, "pdbqt")
         vina = self._vina_with_seed(options.seed or self.seed, stage)
-        stage("docking", DOCKING_PROGRESS[0])
+        stage(DOCKING_STAGE, DOCKING_PROGRESS[0])
         try:
             vina.set_ligand_from_string(ligand.pdbqt)
             vina.dock(

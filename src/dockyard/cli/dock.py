@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import multiprocessing
-import os
 import tempfile
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -30,6 +29,7 @@ from dockyard.cli.common import (
     read_file,
 )
 from dockyard.errors import DockingError, DockyardError
+from dockyard.processes import send_stdout_to
 
 if TYPE_CHECKING:  # the science stack loads when a docking runs, not for `dockyard --help`
     from dockyard.chem import (
@@ -118,7 +118,7 @@ def dock_in_child(
     Vina holds the GIL of the process it docks in, which would freeze the bar and its clock;
     it draws its own progress bar on that process's standard output, which is read from here.
     """
-    from dockyard.chem.docking import DOCKING_PROGRESS, bar_progress
+    from dockyard.chem.docking import DOCKING_PROGRESS, DOCKING_STAGE, docking_progress
 
     context = multiprocessing.get_context("fork")
     receiving, sending = context.Pipe(duplex=False)
@@ -128,15 +128,14 @@ def dock_in_child(
         )
         child.start()
         sending.close()
-        start, end = DOCKING_PROGRESS
-        on_stage("computing maps", start / 2)
+        on_stage("computing maps", DOCKING_PROGRESS[0] / 2)
         try:
             while not receiving.poll(0.2):
                 if not child.is_alive():
                     raise DockingError(f"The docking process ended with code {child.exitcode}.")
-                fraction = bar_progress(Path(output.name).read_text(errors="replace"))
-                if fraction is not None:
-                    on_stage("docking", start + (end - start) * fraction)
+                progress = docking_progress(Path(output.name).read_text(errors="replace"))
+                if progress is not None:
+                    on_stage(DOCKING_STAGE, progress)
             outcome = receiving.recv()
         finally:
             child.kill()
@@ -150,8 +149,7 @@ def _dock(sending: Connection, output: str, *arguments: Any) -> None:
     """In the child: Vina writes to file descriptor 1, which becomes the output file."""
     from dockyard.chem import dock
 
-    descriptor = os.open(output, os.O_WRONLY)
-    os.dup2(descriptor, 1)
+    send_stdout_to(output)
     try:
         sending.send(dock(*arguments, progress_bar=True))
     except DockyardError as error:

@@ -15,12 +15,12 @@ import os
 import tempfile
 from pathlib import Path
 
-from dockyard.chem.docking import DOCKING_PROGRESS, bar_progress
+from dockyard.chem.docking import DOCKING_STAGE, docking_progress
 from dockyard.jobs.store import Claim, Store
+from dockyard.processes import send_stdout_to
 
 log = logging.getLogger(__name__)
 
-DOCKING_STAGE = "docking"
 READ_LIMIT = 64 * 1024
 """Bytes read from the end of the output: a bar and a few notes are a few hundred."""
 
@@ -39,12 +39,9 @@ def send_stdout_to_file(claim: Claim) -> None:
     path = output_path(claim)
     try:
         path.parent.mkdir(mode=0o700, exist_ok=True)
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        send_stdout_to(path)
     except OSError as error:
         log.warning("job %s: no progress during docking (%s)", claim.job_id, error)
-        return
-    os.dup2(descriptor, 1)
-    os.close(descriptor)
 
 
 class ProgressWatcher:
@@ -55,13 +52,12 @@ class ProgressWatcher:
         self._seen: dict[tuple[int, int], float] = {}
 
     def update(self, claim: Claim) -> None:
-        fraction = bar_progress(_tail(output_path(claim)))
+        progress = docking_progress(_tail(output_path(claim)))
         key = (claim.job_id, claim.attempt)
-        if fraction is None or self._seen.get(key) == fraction:
+        if progress is None or self._seen.get(key) == progress:
             return
-        self._seen[key] = fraction
-        start, end = DOCKING_PROGRESS
-        self.store.advance_progress(claim, DOCKING_STAGE, start + (end - start) * fraction)
+        self._seen[key] = progress
+        self.store.advance_progress(claim, DOCKING_STAGE, progress)
 
     def forget(self, claim: Claim) -> None:
         self._seen.pop((claim.job_id, claim.attempt), None)

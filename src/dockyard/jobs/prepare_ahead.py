@@ -9,6 +9,7 @@ the chunk kills both) and is killed if the chunk's process dies.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import multiprocessing
 import os
@@ -50,13 +51,7 @@ def prepare_entry(
         return error.message
     except Exception as error:
         return f"could not prepare the ligand: {error}"
-    described = {
-        "canonical_smiles": properties.canonical_smiles,
-        "heavy_atoms": properties.heavy_atoms,
-        "molecular_weight": properties.molecular_weight,
-        "logp": properties.logp,
-    }
-    return PreparedEntry(ligand, described)
+    return PreparedEntry(ligand, dataclasses.asdict(properties))
 
 
 def prepared_ahead(
@@ -86,7 +81,9 @@ def prepared_ahead(
                 outcome = "preparing this ligand crashed RDKit or Meeko"
                 helper.shutdown(wait=True)
                 helper = _start_helper()
-                for again, _lost in [waiting.popleft() for _ in range(len(waiting))]:
+                lost = [again for again, _future in waiting]
+                waiting.clear()
+                for again in lost:
                     submit(again)
             following = next(remaining, None)
             if following is not None:
