@@ -1,6 +1,6 @@
 """Redocking benchmark: raw protein files in, crystal poses recovered or not.
 
-For each complex in ../shared/data/posebusters and ../shared/data/1iep it starts from the
+For each complex in tests/data/posebusters and the packaged 1IEP example it starts from the
 raw protein file and only the chemistry of the crystal ligand (its SMILES: the ligand is
 protonated for pH 7.4 and re-embedded, never started from the crystal pose), puts the box
 around the crystal ligand (+5 Å), docks with Vina at exhaustiveness 8 and compares the
@@ -31,7 +31,9 @@ from dockyard.chem import (
     prepare_receptor,
 )
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+ROOT = Path(__file__).resolve().parents[1]
+POSEBUSTERS = ROOT / "tests" / "data" / "posebusters"
+EXAMPLE = ROOT / "src" / "dockyard" / "examples" / "1iep"
 SUCCESS = 2.0
 
 
@@ -39,10 +41,10 @@ def complexes() -> list[tuple[str, Path, Path]]:
     found = [
         (folder.name, folder / f"{folder.name}_protein_one_lig_removed.pdb",
          folder / f"{folder.name}_ligand.sdf")
-        for folder in sorted((DATA / "posebusters").iterdir())
+        for folder in sorted(POSEBUSTERS.iterdir())
         if folder.is_dir()
     ]  # fmt: skip
-    found.append(("1iep", DATA / "1iep" / "1iep_receptorH.pdb", DATA / "1iep" / "1iep_ligand.sdf"))
+    found.append(("1iep", EXAMPLE / "1iep_receptorH.pdb", EXAMPLE / "1iep_ligand.sdf"))
     return found
 
 

@@ -21,7 +21,7 @@ from sqlalchemy.engine import make_url
 from dockyard.config import Settings
 from dockyard.web.app import create_app
 
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+TEST_DATA = Path(__file__).resolve().parent / "data"
 EXAMPLE = Path(__file__).resolve().parents[1] / "src" / "dockyard" / "examples" / "1iep"
 POSTGRES_URL = os.environ.get(
     "DOCKYARD_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"

@@ -1,4 +1,4 @@
-"""``dockyard prepare``, run for real on the shared raw PDB files."""
+"""``dockyard prepare``, run for real on raw PDB files from tests/data."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ import pytest
 from typer.testing import CliRunner
 
 from dockyard.cli import app
-from tests.conftest import EXAMPLE, SHARED_DATA
+from tests.conftest import EXAMPLE, TEST_DATA
 
 runner = CliRunner()
-FOLDER = SHARED_DATA / "posebusters" / "1ia1"
+FOLDER = TEST_DATA / "posebusters" / "1ia1"
 RAW = str(FOLDER / "1ia1_protein_one_lig_removed.pdb")
 LIGAND = str(FOLDER / "1ia1_ligand.sdf")
 

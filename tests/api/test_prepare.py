@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from dockyard.config import Settings
-from tests.conftest import EXAMPLE, SHARED_DATA, SMALL_BOX, LiveServer
+from tests.conftest import EXAMPLE, SMALL_BOX, TEST_DATA, LiveServer
 
-POSEBUSTERS = SHARED_DATA / "posebusters"
+POSEBUSTERS = TEST_DATA / "posebusters"
 RAW_1S3V = POSEBUSTERS / "1s3v" / "1s3v_protein_one_lig_removed.pdb"
 RAW_1IA1 = POSEBUSTERS / "1ia1" / "1ia1_protein_one_lig_removed.pdb"
 BENZAMIDE = "NC(=O)c1ccccc1"

@@ -19,7 +19,6 @@ from dockyard.chem import (
 )
 
 DATA = Path(__file__).parent / "data"
-SHARED_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
 
 # The imatinib pocket of 1IEP, narrowed to 14 Å: a small ligand docks there in about a second.
 POCKET = Box(center=(15.19, 53.90, 16.92), size=(14.0, 14.0, 14.0))

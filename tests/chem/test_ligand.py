@@ -11,8 +11,9 @@ from rdkit.Chem import AllChem
 from dockyard.chem import LIGAND_FORMATS, PreparedLigand, ligand_from_file, ligand_from_smiles
 from dockyard.chem.pdbqt import read_atoms
 from dockyard.errors import InputError, UnsupportedFileError
+from tests.conftest import TEST_DATA
 
-from .conftest import BENZAMIDE, DATA, SHARED_DATA
+from .conftest import BENZAMIDE, DATA
 
 
 def canonical(smiles_or_mol: str | Chem.Mol) -> str:
@@ -279,7 +280,7 @@ def test_many_stereocentres_are_capped():
 
 
 def test_multi_molecule_sdf_uses_the_first_and_says_how_many(example: dict[str, Path]):
-    folder = SHARED_DATA / "posebusters" / "1ia1"
+    folder = TEST_DATA / "posebusters" / "1ia1"
     text = (folder / "1ia1_ligands.sdf").read_text()
     count = text.count("$$$$")
     ligand = ligand_from_file(text, "sdf")
@@ -302,8 +303,8 @@ def test_pdb_ligand_without_hydrogens_is_refused(example: dict[str, Path]):
     assert caught.value.field == "ligand"
 
 
-def test_every_crystal_ligand_of_the_shared_data_prepares():
-    for path in sorted((SHARED_DATA / "posebusters").glob("*/*_ligand.sdf")):
+def test_every_crystal_ligand_of_the_test_data_prepares():
+    for path in sorted((TEST_DATA / "posebusters").glob("*/*_ligand.sdf")):
         ligand = ligand_from_file(path.read_text(), "sdf")
         assert ligand.num_heavy_atoms > 5, path
         assert "TORSDOF" in ligand.pdbqt

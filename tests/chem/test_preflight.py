@@ -16,8 +16,9 @@ from dockyard.chem import (
 )
 from dockyard.chem.box import OPTIMAL_SIZE_PER_RG
 from dockyard.errors import InputError
+from tests.conftest import TEST_DATA
 
-from .conftest import BENZAMIDE, SHARED_DATA
+from .conftest import BENZAMIDE
 
 TUTORIAL = dict(center_x=15.19, center_y=53.903, center_z=16.917, size_x=20, size_y=20, size_z=20)
 IMATINIB = "Cc1ccc(NC(=O)c2ccc(CN3CCN(C)CC3)cc2)cc1Nc1nccc(-c2cccnc2)n1"
@@ -194,7 +195,7 @@ def test_preparation_options_from_form_strings():
 
 
 def test_raw_posebusters_complex_preflights_with_a_reference_ligand():
-    folder = SHARED_DATA / "posebusters" / "1ia1"
+    folder = TEST_DATA / "posebusters" / "1ia1"
     result = preflight(
         PreflightRequest(
             receptor=InputFile((folder / "1ia1_protein_one_lig_removed.pdb").read_text(), "pdb"),

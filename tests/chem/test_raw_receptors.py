@@ -15,10 +15,9 @@ from dockyard.chem.receptor import _meeko_polymer
 from dockyard.chem.repair import find_distortions, repair
 from dockyard.chem.structure import clean, read_structure
 from dockyard.errors import InputError
+from tests.conftest import TEST_DATA
 
-from .conftest import SHARED_DATA
-
-POSEBUSTERS = SHARED_DATA / "posebusters"
+POSEBUSTERS = TEST_DATA / "posebusters"
 
 
 def raw(pdb_id: str) -> str:
