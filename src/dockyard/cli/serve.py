@@ -26,6 +26,7 @@ def serve(
     import uvicorn
 
     from dockyard.web.app import create_app
+    from dockyard.web.assets import missing_assets
 
     settings = get_settings(data_dir=data_dir, workers=workers)
     runs = (
@@ -36,4 +37,9 @@ def serve(
     console.print(
         f"Dockyard on [bold]http://{host}:{port}[/] — data in {settings.data_dir.resolve()}, {runs}"
     )
+    if missing := missing_assets():
+        console.print(
+            f"[yellow]Browser assets missing ({', '.join(missing)}): the 3D viewer and plots "
+            "will not load. In a checkout run `bash scripts/assets.sh`, or install a wheel.[/]"
+        )
     uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
