@@ -23,9 +23,9 @@ import numpy as np
 from rdkit import Chem
 
 from dockyard.chem import (
-    Box,
     DockingOptions,
     PreparationOptions,
+    box_around_ligand,
     dock,
     ligand_from_smiles,
     prepare_receptor,
@@ -79,7 +79,7 @@ def run(name: str, protein: Path, ligand_file: Path, args: argparse.Namespace) -
     crystal = Chem.MolFromMolFile(str(ligand_file), removeHs=False)
     Chem.AssignStereochemistryFrom3D(crystal)
     smiles = Chem.MolToSmiles(Chem.RemoveHs(crystal))
-    box = Box.around_ligand(ligand_file.read_text(), "sdf", padding=args.padding)
+    box = box_around_ligand(ligand_file.read_text(), "sdf", padding=args.padding)
     started = time.perf_counter()
     options = PreparationOptions(keep_hetero=args.keep_hetero)
     receptor = prepare_receptor(protein.read_text(), "pdb", box=box, options=options)

@@ -42,7 +42,7 @@ def test_dock_prints_scores_and_writes_poses(tmp_path, receptor_file):
 def test_dock_runs_vina_in_a_child_so_the_progress_bar_moves(receptor_pdbqt):
     """Vina holds the GIL of its process: the CLI docks in a child and reads Vina's own bar."""
     from dockyard.chem import Box, DockingOptions, PreparedReceptor, ligand_from_smiles
-    from dockyard.chem.docking import DOCKING_PROGRESS
+    from dockyard.chem.core.progress import DOCKING_PROGRESS
 
     receptor = PreparedReceptor(receptor_pdbqt.decode())
     box = Box(center=(15.19, 53.90, 16.92), size=(20, 20, 20))

@@ -5,7 +5,13 @@ from pathlib import Path
 
 import pytest
 
-from dockyard.chem import MAX_BOX_SIDE, Box, example_box, read_reference_coordinates
+from dockyard.chem import (
+    MAX_BOX_SIDE,
+    Box,
+    box_around_ligand,
+    example_box,
+    read_reference_coordinates,
+)
 from dockyard.errors import InputError, UnsupportedFileError
 
 from .conftest import DATA
@@ -103,7 +109,7 @@ def test_from_config_reads_vina_config_text():
 
 
 def test_around_crystal_ligand_matches_tutorial_box(example: dict[str, Path]):
-    box = Box.around_ligand(example["ligand"].read_text(), "sdf")
+    box = box_around_ligand(example["ligand"].read_text(), "sdf")
     assert math.dist(box.center, TUTORIAL_CENTER) < 2.0
     coords = read_reference_coordinates(example["ligand"].read_text(), "sdf")
     assert len(coords) == 37  # imatinib's heavy atoms
@@ -113,14 +119,14 @@ def test_around_crystal_ligand_matches_tutorial_box(example: dict[str, Path]):
 
 def test_around_ligand_in_every_reference_format(example, benzamide):
     mol2 = (DATA / "benzamide.mol2").read_text()
-    sdf_box = Box.around_ligand(example["ligand"].read_text(), "sdf", padding="5")
+    sdf_box = box_around_ligand(example["ligand"].read_text(), "sdf", padding="5")
     pdb_text = "".join(
         line + "\n"
         for line in example["receptor"].read_text().splitlines()
         if line.startswith("ATOM") and line[22:26].strip() == "315"
     )
     for text, fmt in ((mol2, "mol2"), (benzamide.pdbqt, "pdbqt"), (pdb_text, "pdb")):
-        box = Box.around_ligand(text, fmt)
+        box = box_around_ligand(text, fmt)
         assert all(4.0 * 2 < side < 30 for side in box.size)
     assert min(sdf_box.size) > 10
 
@@ -128,13 +134,13 @@ def test_around_ligand_in_every_reference_format(example, benzamide):
 @pytest.mark.parametrize("padding", ["0", "-1", "31", "abc", "nan"])
 def test_bad_padding_names_the_field(example, padding: str):
     with pytest.raises(InputError) as caught:
-        Box.around_ligand(example["ligand"].read_text(), "sdf", padding=padding)
+        box_around_ligand(example["ligand"].read_text(), "sdf", padding=padding)
     assert caught.value.field == "padding"
 
 
 def test_reference_that_is_a_whole_protein_is_refused(example):
     with pytest.raises(InputError, match="upload only the ligand") as caught:
-        Box.around_ligand(example["receptor"].read_text(), "pdb")
+        box_around_ligand(example["receptor"].read_text(), "pdb")
     assert caught.value.field == "reference_ligand"
 
 
@@ -144,11 +150,11 @@ def test_reference_that_is_a_whole_protein_is_refused(example):
 )
 def test_unreadable_reference_is_refused(text: str, fmt: str):
     with pytest.raises(InputError) as caught:
-        Box.around_ligand(text, fmt)
+        box_around_ligand(text, fmt)
     assert caught.value.field == "reference_ligand"
 
 
 def test_unknown_reference_format_is_unsupported(example):
     with pytest.raises(UnsupportedFileError) as caught:
-        Box.around_ligand(example["ligand"].read_text(), "xyz")
+        box_around_ligand(example["ligand"].read_text(), "xyz")
     assert caught.value.field == "reference_ligand"

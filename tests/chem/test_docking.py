@@ -11,16 +11,16 @@ from rdkit import Chem
 
 from dockyard.chem import (
     Box,
-    Docker,
     DockingOptions,
     DockingResult,
+    DockingSession,
     dock,
     example_box,
     ligand_from_file,
     ligand_from_smiles,
     prepare_receptor,
 )
-from dockyard.chem.docking import bar_progress
+from dockyard.chem.core.progress import bar_progress
 from dockyard.errors import InputError
 
 from .conftest import BENZAMIDE, FAST, POCKET
@@ -102,7 +102,7 @@ def test_same_seed_same_scores_and_drawn_seed_is_recorded(receptor_1iep, benzami
 
 def test_docker_reuses_maps_and_matches_dock(receptor_1iep, benzamide, docked):
     stages: list[tuple[str, float]] = []
-    docker = Docker(receptor_1iep.pdbqt, POCKET, scoring="vina", cpu=2, seed=42)
+    docker = DockingSession(receptor_1iep.pdbqt, POCKET, scoring="vina", cpu=2, seed=42)
     phenol = docker.dock(ligand_from_smiles("Oc1ccccc1"), FAST, lambda *s: stages.append(s))
     assert [name for name, _ in stages] == ["computing maps", "docking", "writing poses", "done"]
     stages.clear()
@@ -114,7 +114,7 @@ def test_docker_reuses_maps_and_matches_dock(receptor_1iep, benzamide, docked):
 
 
 def test_docker_refuses_options_for_another_scoring_function(receptor_1iep, benzamide):
-    docker = Docker(receptor_1iep, POCKET, scoring="vinardo")
+    docker = DockingSession(receptor_1iep, POCKET, scoring="vinardo")
     with pytest.raises(InputError) as caught:
         docker.dock(benzamide, DockingOptions(scoring="vina"))
     assert caught.value.field == "scoring"
@@ -173,7 +173,7 @@ def test_imatinib_redocks_into_1iep_like_the_vina_tutorial(example: dict[str, Pa
 
 def test_box_far_from_the_receptor_is_refused(receptor_1iep):
     with pytest.raises(InputError, match="does not touch the protein") as caught:
-        Docker(receptor_1iep, Box(center=(100, 100, 100), size=(10, 10, 10)))
+        DockingSession(receptor_1iep, Box(center=(100, 100, 100), size=(10, 10, 10)))
     assert caught.value.field == "center_x"
 
 

@@ -9,7 +9,7 @@ from rdkit import Chem
 from rdkit.Chem import AllChem
 
 from dockyard.chem import LIGAND_FORMATS, PreparedLigand, ligand_from_file, ligand_from_smiles
-from dockyard.chem.pdbqt import read_atoms
+from dockyard.chem.core.pdbqt import read_atoms
 from dockyard.errors import InputError, UnsupportedFileError
 from tests.conftest import TEST_DATA
 

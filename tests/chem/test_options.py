@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from dockyard.chem import DockingOptions
-from dockyard.chem.options import MAX_SEED
+from dockyard.chem.core.options import MAX_SEED
 from dockyard.errors import InputError
 
 

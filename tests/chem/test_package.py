@@ -19,7 +19,7 @@ def test_all_names_are_exported_and_nothing_else_public_is_missing():
 
 
 def test_chem_imports_no_upper_layer():
-    for path in CHEM_SOURCE.glob("*.py"):
+    for path in CHEM_SOURCE.rglob("*.py"):
         tree = ast.parse(path.read_text())
         for node in ast.walk(tree):
             if isinstance(node, ast.ImportFrom) and node.module:

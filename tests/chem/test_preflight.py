@@ -11,10 +11,11 @@ from dockyard.chem import (
     InputFile,
     PreflightRequest,
     PreparationOptions,
+    box_around_ligand,
     find_pockets,
     preflight,
 )
-from dockyard.chem.box import OPTIMAL_SIZE_PER_RG
+from dockyard.chem.core.box import OPTIMAL_SIZE_PER_RG
 from dockyard.errors import InputError
 from tests.conftest import TEST_DATA
 
@@ -57,7 +58,7 @@ def test_no_box_lists_pockets_and_the_best_is_the_imatinib_site(receptor_file, e
     best = pockets[0]
     assert set(best) == {"rank", "center", "size", "volume", "depth", "score", "residues"}
     assert best["volume"] > 500 and best["score"] == max(p["score"] for p in pockets)
-    site = Box.around_ligand(example["ligand"].read_text(), "sdf")
+    site = box_around_ligand(example["ligand"].read_text(), "sdf")
     assert Box(center=best["center"], size=best["size"]).distance_to([site.center]) == 0
     assert "A:THR:315" in best["residues"]  # the gatekeeper lines the imatinib pocket
 

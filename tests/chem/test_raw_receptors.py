@@ -9,11 +9,12 @@ import gemmi
 import pytest
 from vina import Vina
 
-from dockyard.chem import Box, PreparationOptions, prepare_receptor
-from dockyard.chem.pdbqt import read_atoms
-from dockyard.chem.receptor import _meeko_polymer
-from dockyard.chem.repair import find_distortions, repair
-from dockyard.chem.structure import clean, read_structure
+from dockyard.chem import Box, PreparationOptions, box_around_ligand, prepare_receptor
+from dockyard.chem.core.pdbqt import read_atoms
+from dockyard.chem.receptor.clean import clean
+from dockyard.chem.receptor.prepare import _meeko_polymer
+from dockyard.chem.receptor.read import read_structure
+from dockyard.chem.receptor.repair import find_distortions, repair
 from dockyard.errors import InputError
 from tests.conftest import TEST_DATA
 
@@ -26,7 +27,7 @@ def raw(pdb_id: str) -> str:
 
 def crystal_box(pdb_id: str, padding: float = 5.0) -> Box:
     text = (POSEBUSTERS / pdb_id / f"{pdb_id}_ligand.sdf").read_text()
-    return Box.around_ligand(text, "sdf", padding=padding)
+    return box_around_ligand(text, "sdf", padding=padding)
 
 
 def vina_reads(pdbqt: str) -> bool:

@@ -11,8 +11,8 @@ from dockyard.chem import (
     check_receptor,
     prepare_receptor,
 )
-from dockyard.chem.pdbqt import read_atoms
-from dockyard.chem.prep_options import PreparationOptions
+from dockyard.chem.core.options import PreparationOptions
+from dockyard.chem.core.pdbqt import read_atoms
 from dockyard.errors import InputError, UnsupportedFileError
 
 

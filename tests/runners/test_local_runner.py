@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from dockyard.chem.docking import DOCKING_PROGRESS
+from dockyard.chem.core.progress import DOCKING_PROGRESS
 from dockyard.config import Settings
 from dockyard.jobs.live_progress import output_path
 from dockyard.jobs.store import Claim

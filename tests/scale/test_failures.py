@@ -12,7 +12,7 @@ import httpx
 import pytest
 from rq.command import send_stop_job_command
 
-from dockyard.chem.docking import DOCKING_PROGRESS
+from dockyard.chem.core.progress import DOCKING_PROGRESS
 from dockyard.jobs.store import Store
 from dockyard.runners.rq import rq_job_id
 from tests.conftest import SMALL_BOX, LiveServer, _free_port

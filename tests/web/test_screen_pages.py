@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import pytest
 
 from dockyard.chem import RECEPTOR_FORMATS
-from dockyard.chem.library import LIBRARY_FORMATS
+from dockyard.chem.core.formats import LIBRARY_FORMATS
 from dockyard.config import Settings
 from dockyard.jobs.models import (
     SCREEN_KIND,

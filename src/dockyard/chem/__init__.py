@@ -1,8 +1,13 @@
 """The science layer: receptors, ligands, boxes, docking with Vina and pose export.
 
-It knows nothing of jobs, HTTP or databases. Boxes and docking options are validated
-without the science stack, so ``from dockyard.chem import Box, DockingOptions`` stays
-cheap in the web process; names needing Vina, Meeko, RDKit or gemmi load on first use.
+It knows nothing of jobs, HTTP or databases. Boxes, options and formats come from
+:mod:`dockyard.chem.core`, which imports no science package, so
+``from dockyard.chem import Box, DockingOptions`` stays cheap in the web process; names
+needing Vina, Meeko, RDKit or gemmi load on first use.
+
+The subpackages are layered, each importing only those below it:
+``preflight_check``, ``docking``, ``interactions`` · ``poses``, ``site``, ``pockets`` ·
+``receptor``, ``ligand`` · ``residues`` · ``core``.
 """
 
 from __future__ import annotations
@@ -10,52 +15,49 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING
 
-from dockyard.chem.box import BOX_FIELDS, MAX_BOX_SIDE, REFERENCE_FORMATS, Box
+from dockyard.chem.core.box import BOX_FIELDS, MAX_BOX_SIDE, Box
+from dockyard.chem.core.formats import LIGAND_FORMATS, RECEPTOR_FORMATS, REFERENCE_FORMATS
+from dockyard.chem.core.options import SCORING_FUNCTIONS, DockingOptions, PreparationOptions
+from dockyard.chem.core.progress import StageCallback
 from dockyard.chem.examples import example_box, example_paths
-from dockyard.chem.options import SCORING_FUNCTIONS, DockingOptions
-from dockyard.chem.prep_options import PreparationOptions
 from dockyard.chem.versions import versions
 
 if TYPE_CHECKING:
-    from dockyard.chem.docking import Docker, DockingResult, StageCallback, dock
-    from dockyard.chem.ligand import (
-        LIGAND_FORMATS,
-        PreparedLigand,
-        ligand_from_file,
-        ligand_from_smiles,
-        read_reference_coordinates,
-    )
+    from dockyard.chem.docking import DockingResult, DockingSession, dock
+    from dockyard.chem.ligand.prepare import PreparedLigand, ligand_from_file, ligand_from_smiles
     from dockyard.chem.pockets import Pocket, find_pockets
     from dockyard.chem.poses import Pose
-    from dockyard.chem.preparation import InputFile, Preflight, PreflightRequest, preflight
-    from dockyard.chem.receptor import (
-        RECEPTOR_FORMATS,
-        PreparedReceptor,
-        check_receptor,
-        prepare_receptor,
+    from dockyard.chem.preflight_check import InputFile, Preflight, PreflightRequest, preflight
+    from dockyard.chem.receptor.prepare import PreparedReceptor, prepare_receptor
+    from dockyard.chem.receptor.read import check_receptor
+    from dockyard.chem.site import (
+        box_around_ligand,
+        box_around_protein,
+        box_around_residues,
+        read_reference_coordinates,
     )
 
 _LAZY = {
-    "Docker": "docking",
     "DockingResult": "docking",
-    "StageCallback": "docking",
+    "DockingSession": "docking",
     "dock": "docking",
-    "LIGAND_FORMATS": "ligand",
-    "PreparedLigand": "ligand",
-    "ligand_from_file": "ligand",
-    "ligand_from_smiles": "ligand",
-    "read_reference_coordinates": "ligand",
+    "PreparedLigand": "ligand.prepare",
+    "ligand_from_file": "ligand.prepare",
+    "ligand_from_smiles": "ligand.prepare",
     "Pocket": "pockets",
     "find_pockets": "pockets",
     "Pose": "poses",
-    "InputFile": "preparation",
-    "Preflight": "preparation",
-    "PreflightRequest": "preparation",
-    "preflight": "preparation",
-    "RECEPTOR_FORMATS": "receptor",
-    "PreparedReceptor": "receptor",
-    "check_receptor": "receptor",
-    "prepare_receptor": "receptor",
+    "InputFile": "preflight_check",
+    "Preflight": "preflight_check",
+    "PreflightRequest": "preflight_check",
+    "preflight": "preflight_check",
+    "PreparedReceptor": "receptor.prepare",
+    "prepare_receptor": "receptor.prepare",
+    "check_receptor": "receptor.read",
+    "box_around_ligand": "site",
+    "box_around_protein": "site",
+    "box_around_residues": "site",
+    "read_reference_coordinates": "site",
 }
 
 __all__ = [
@@ -66,9 +68,9 @@ __all__ = [
     "REFERENCE_FORMATS",
     "SCORING_FUNCTIONS",
     "Box",
-    "Docker",
     "DockingOptions",
     "DockingResult",
+    "DockingSession",
     "InputFile",
     "Pocket",
     "Pose",
@@ -78,6 +80,9 @@ __all__ = [
     "PreparedLigand",
     "PreparedReceptor",
     "StageCallback",
+    "box_around_ligand",
+    "box_around_protein",
+    "box_around_residues",
     "check_receptor",
     "dock",
     "example_box",

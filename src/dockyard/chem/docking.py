@@ -1,7 +1,7 @@
 """Docking with AutoDock Vina: one receptor and box, one or many ligands.
 
 Grid maps cost as much as a small docking, and reusing them gives identical scores, so
-:class:`Docker` computes them once and docks ligand after ligand; :func:`dock` is the
+:class:`DockingSession` computes them once and docks ligand after ligand; :func:`dock` is the
 one-ligand case of the same code path. ``Vina.dock`` holds the GIL for its whole run:
 callers that need heartbeats or cancellation must run this in a child process.
 """
@@ -9,66 +9,22 @@ callers that need heartbeats or cancellation must run this in a child process.
 from __future__ import annotations
 
 import os
-import secrets
 import tempfile
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from vina import Vina
 
-from dockyard.chem.box import Box
-from dockyard.chem.ligand import PreparedLigand, ligand_from_file
-from dockyard.chem.options import MAX_SEED, SCORING_FUNCTIONS, DockingOptions
+from dockyard.chem.core.box import Box
+from dockyard.chem.core.options import DockingOptions, random_seed
+from dockyard.chem.core.progress import DOCKING_PROGRESS, DOCKING_STAGE, StageCallback
+from dockyard.chem.ligand.prepare import PreparedLigand, ligand_from_file
 from dockyard.chem.poses import Pose, poses_to_sdf, read_poses
-from dockyard.chem.receptor import PreparedReceptor, box_out_of_reach, prepare_receptor
+from dockyard.chem.receptor.prepare import PreparedReceptor, box_out_of_reach, prepare_receptor
 from dockyard.errors import DockingError, InputError
-
-__all__ = [
-    "SCORING_FUNCTIONS",
-    "Docker",
-    "DockingOptions",
-    "DockingResult",
-    "Pose",
-    "StageCallback",
-    "bar_progress",
-    "dock",
-    "docking_progress",
-]
-
-StageCallback = Callable[[str, float], None]
-"""Called with a stage message and the progress (0 to 1) when a stage starts."""
 
 MIN_RMSD = 1.0
 """Å: Vina's own default for how different two kept poses must be."""
-
-DOCKING_STAGE = "docking"
-DOCKING_PROGRESS = (0.2, 0.9)
-"""The progress when Vina's search starts and when it ends (poses are written after)."""
-
-BAR_STARS = 51
-"""Vina's progress bar: 51 stars, drawn as its Monte Carlo runs advance."""
-
-
-def bar_progress(output: str) -> float | None:
-    """How far the last docking in Vina's output has gone (0 to 1), or None before it starts.
-
-    Vina draws ``0%   10 ... 100%``, a ruler ``|----|...|`` and then one star per 2%.
-    """
-    ruler = output.rfind("|----")
-    if ruler < 0:
-        return None
-    return min(output.count("*", ruler) / BAR_STARS, 1.0)
-
-
-def docking_progress(output: str) -> float | None:
-    """A docking's progress (0 to 1, as :meth:`Docker.dock` reports it) read from Vina's
-    output while the search runs, or None before it starts."""
-    fraction = bar_progress(output)
-    if fraction is None:
-        return None
-    start, end = DOCKING_PROGRESS
-    return start + (end - start) * fraction
 
 
 @dataclass
@@ -96,16 +52,12 @@ class DockingResult:
         }
 
 
-def random_seed() -> int:
-    return secrets.randbelow(MAX_SEED) + 1
-
-
-class Docker:
+class DockingSession:
     """Vina with grid maps for one receptor, box and scoring function, reused per ligand.
 
     The maps are computed on the first :meth:`dock`. They belong to one random seed too
     (Vina fixes it when created): ligands docked with ``options.seed`` left empty share the
-    Docker's seed; a different explicit seed recomputes the maps.
+    session's seed; a different explicit seed recomputes the maps.
     """
 
     def __init__(
@@ -119,7 +71,7 @@ class Docker:
     ):
         """``progress_bar``: let Vina draw its progress bar (and a few notes) on file
         descriptor 1, for a process that watches a docking it cannot interrupt (see
-        :func:`bar_progress`)."""
+        :func:`~dockyard.chem.core.progress.bar_progress`)."""
         checked = DockingOptions(scoring=scoring, cpu=cpu, seed=seed)
         if isinstance(receptor_pdbqt, PreparedReceptor):
             self.receptor_pdbqt = receptor_pdbqt.pdbqt
@@ -145,8 +97,8 @@ class Docker:
         stage = on_stage or _ignore_stage
         if options.scoring != self.scoring:
             raise InputError(
-                f"This docker's maps are for scoring {self.scoring!r}, not "
-                f"{options.scoring!r}; create another Docker for that scoring function.",
+                f"This docking session's maps are for scoring {self.scoring!r}, not "
+                f"{options.scoring!r}; start another DockingSession for that scoring function.",
                 field="scoring",
             )
         if isinstance(ligand, str):
@@ -221,10 +173,10 @@ def dock(
 ) -> DockingResult:
     """Dock one ligand; strings are PDBQT text. Uses no more threads than Vina can use."""
     threads = min(options.cpu or os.cpu_count() or 1, options.exhaustiveness)
-    docker = Docker(
+    session = DockingSession(
         receptor, box, options.scoring, threads, options.seed, progress_bar=progress_bar
     )
-    return docker.dock(ligand, options, on_stage)
+    return session.dock(ligand, options, on_stage)
 
 
 def _ignore_stage(message: str, progress: float) -> None:

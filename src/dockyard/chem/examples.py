@@ -5,7 +5,7 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
-from dockyard.chem.box import Box
+from dockyard.chem.core.box import Box
 
 EXAMPLE_FILES = {
     "receptor": "1iep_receptorH.pdb",

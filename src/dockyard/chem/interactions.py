@@ -27,6 +27,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING
 
+from dockyard.chem.core.atom_lines import atom_line
+from dockyard.chem.core.elements import DUMMY_TYPES, METAL_TYPES, element
 from dockyard.errors import DockingError, InputError
 
 if TYPE_CHECKING:
@@ -54,11 +56,7 @@ METAL_DISTANCE = 3.0
 
 LIGAND_RESNAME = "UNL"
 
-_AD_ELEMENTS = {"A": "C", "NA": "N", "OA": "O", "SA": "S", "HD": "H", "HS": "H", "NS": "N"}
-_AD_ELEMENTS |= {f"CG{i}": "C" for i in range(4)}
-_DUMMY_TYPES = frozenset({"G0", "G1", "G2", "G3", "W"})
 _WATERS = frozenset({"HOH", "WAT", "DOD", "H2O", "TIP", "TIP3", "SOL"})
-_METALS = frozenset({"MG", "MN", "ZN", "CA", "FE", "CU", "CO", "NI", "NA", "K", "CD", "HG"})
 
 Point = tuple[float, float, float]
 
@@ -143,15 +141,15 @@ def read_receptor_atoms(text: str, fmt: str) -> list[_Atom]:
         resname = line[17:20].strip()
         if fmt == "pdbqt":
             ad_type = line[77:79].strip()
-            if ad_type in _DUMMY_TYPES:
+            if ad_type in DUMMY_TYPES:
                 continue
-            element = _AD_ELEMENTS.get(ad_type, ad_type)
+            symbol = element(ad_type)
         else:
-            element = line[76:78].strip() or line[12:14].strip().lstrip("0123456789")
-        element = element.capitalize()
+            symbol = line[76:78].strip() or line[12:14].strip().lstrip("0123456789")
+        symbol = symbol.capitalize()
         if resname in _WATERS:
             continue
-        if line.startswith("HETATM") and element.upper() not in _METALS:
+        if line.startswith("HETATM") and symbol.upper() not in METAL_TYPES:
             continue
         try:
             coords = (float(line[30:38]), float(line[38:46]), float(line[46:54]))
@@ -167,7 +165,7 @@ def read_receptor_atoms(text: str, fmt: str) -> list[_Atom]:
                 resnum=resnum,
                 icode=line[26].strip(),
                 coords=coords,
-                element=element,
+                element=symbol,
             )
         )
     if not atoms:
@@ -203,11 +201,16 @@ def _site(atoms: Sequence[_Atom], ligand: np.ndarray, radius: float) -> list[_At
 
 
 def _atom_line(serial: int, atom: _Atom) -> str:
-    name = atom.name if len(atom.name) == 4 else f" {atom.name.strip():<3}"
-    x, y, z = atom.coords
-    return (
-        f"{atom.record}{serial:5d} {name} {atom.resname:>3} {atom.chain}{atom.resnum:4d}"
-        f"{atom.icode or ' '}   {x:8.3f}{y:8.3f}{z:8.3f}  1.00  0.00          {atom.element:>2}"
+    return atom_line(
+        atom.record,
+        serial,
+        atom.name,
+        atom.resname,
+        atom.chain,
+        atom.resnum,
+        atom.icode,
+        atom.coords,
+        element=atom.element,
     )
 
 
@@ -224,17 +227,17 @@ def complex_pdb(site: Sequence[_Atom], pose: Chem.Mol, chain: str) -> str:
     positions = pose.GetConformer().GetPositions()
     counts: dict[str, int] = {}
     for index, atom in enumerate(pose.GetAtoms()):
-        element = atom.GetSymbol()
-        counts[element] = counts.get(element, 0) + 1
+        symbol = atom.GetSymbol()
+        counts[symbol] = counts.get(symbol, 0) + 1
         ligand_atom = _Atom(
             record="HETATM",
-            name=f"{element}{counts[element]}"[:4],
+            name=f"{symbol}{counts[symbol]}"[:4],
             resname=LIGAND_RESNAME,
             chain=chain,
             resnum=1,
             icode="",
             coords=tuple(float(value) for value in positions[index]),
-            element=element,
+            element=symbol,
         )
         lines.append(_atom_line(first + index, ligand_atom))
     for atom in pose.GetAtoms():
@@ -313,7 +316,7 @@ def _metal_contacts(site: Sequence[_Atom], pose: Chem.Mol) -> list[Interaction]:
     """
     import numpy as np
 
-    metals = [atom for atom in site if atom.element.upper() in _METALS]
+    metals = [atom for atom in site if atom.element.upper() in METAL_TYPES]
     positions = pose.GetConformer().GetPositions()
     found = []
     for metal in metals:
@@ -422,7 +425,7 @@ def profile_poses(
         site = _site(atoms, heavy, SITE_RADIUS)
         found: list[Interaction] = []
         if site:
-            protein = [atom for atom in site if atom.element.upper() not in _METALS]
+            protein = [atom for atom in site if atom.element.upper() not in METAL_TYPES]
             plip = PDBComplex()
             plip.load_pdb(complex_pdb(protein, pose, chain), as_string=True)
             for ligand in plip.ligands:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dockyard.chem.box import MAX_BOX_SIDE, Box
+from dockyard.chem.core.box import MAX_BOX_SIDE, Box
 
 STEP = 0.6
 """Å between grid points (pyKVFinder's default)."""

@@ -15,7 +15,9 @@ from meeko import PDBQTMolecule, RDKitMolCreate
 from rdkit import Chem
 from rdkit.rdBase import BlockLogs
 
-from dockyard.chem import pdbqt
+from dockyard.chem.core import pdbqt
+from dockyard.chem.core.atom_lines import atom_line
+from dockyard.chem.core.elements import DUMMY_TYPES, element
 
 
 @dataclass
@@ -32,11 +34,6 @@ class Pose:
 
     def to_dict(self) -> dict[str, float]:
         return asdict(self)
-
-
-_ELEMENTS = {"A": "C", "NA": "N", "OA": "O", "SA": "S", "HD": "H"}
-_ELEMENTS |= {f"CG{i}": "C" for i in range(4)}
-_DUMMY_TYPES = frozenset({"G0", "G1", "G2", "G3", "W"})
 
 
 def read_poses(energies: Sequence[Sequence[float]], poses_pdbqt: str) -> list[Pose]:
@@ -111,12 +108,12 @@ def _connectivity_only(model: str) -> Chem.Mol:
     """A pose as an RDKit molecule bonded by distance, for PDBQT files without SMILES."""
     lines = []
     for serial, atom in enumerate(pdbqt.read_atoms(model, "poses"), start=1):
-        if atom.ad_type in _DUMMY_TYPES:
+        if atom.ad_type in DUMMY_TYPES:
             continue
-        element = _ELEMENTS.get(atom.ad_type, atom.ad_type)
+        symbol = element(atom.ad_type).upper()
+        xyz = (atom.x, atom.y, atom.z)
         lines.append(
-            f"HETATM{serial:5d} {atom.name[:4]:<4} UNL A   1    "
-            f"{atom.x:8.3f}{atom.y:8.3f}{atom.z:8.3f}  1.00  0.00          {element.upper():>2}"
+            atom_line("HETATM", serial, atom.name[:4], "UNL", "A", 1, "", xyz, element=symbol)
         )
     with BlockLogs():
         mol = Chem.MolFromPDBBlock("\n".join(lines), sanitize=False, removeHs=False)

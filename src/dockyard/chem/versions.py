@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from importlib import metadata
 
-import dockyard
+from dockyard._version import __version__
 
 SCIENCE_PACKAGES = ("vina", "meeko", "rdkit", "gemmi")
 PREPARATION_PACKAGES = ("pdbfixer", "openmm", "dimorphite-dl", "pykvfinder")
@@ -13,12 +13,12 @@ PREPARATION_PACKAGES = ("pdbfixer", "openmm", "dimorphite-dl", "pykvfinder")
 def versions() -> dict[str, str]:
     """Installed versions of Vina, Meeko, RDKit, gemmi, the preparation tools and Dockyard."""
     found = {name: _installed(name) for name in SCIENCE_PACKAGES + PREPARATION_PACKAGES}
-    found["dockyard"] = getattr(dockyard, "__version__", None) or _installed("dockyard", "0.1.0")
+    found["dockyard"] = __version__
     return found
 
 
-def _installed(name: str, default: str = "unknown") -> str:
+def _installed(name: str) -> str:
     try:
         return metadata.version(name)
     except metadata.PackageNotFoundError:
-        return default
+        return "unknown"

@@ -77,7 +77,7 @@ def dock(
             }
         )
         if autobox_ligand is not None:
-            box = chem.Box.around_ligand(*read_file(autobox_ligand, "reference ligand"), padding)
+            box = chem.box_around_ligand(*read_file(autobox_ligand, "reference ligand"), padding)
         else:
             box = chem.Box(center=center, size=size)
         if smiles is not None:
@@ -118,7 +118,7 @@ def dock_in_child(
     Vina holds the GIL of the process it docks in, which would freeze the bar and its clock;
     it draws its own progress bar on that process's standard output, which is read from here.
     """
-    from dockyard.chem.docking import DOCKING_PROGRESS, DOCKING_STAGE, docking_progress
+    from dockyard.chem.core.progress import DOCKING_PROGRESS, DOCKING_STAGE, docking_progress
 
     context = multiprocessing.get_context("fork")
     receiving, sending = context.Pipe(duplex=False)

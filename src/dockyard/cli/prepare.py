@@ -68,7 +68,7 @@ def prepare(
 ) -> None:
     """Prepare receptor, ligand and box without docking, and show what was changed."""
     from dockyard import chem
-    from dockyard.chem.fetch import fetch_structure
+    from dockyard.chem.receptor.fetch import fetch_structure
 
     try:
         if (receptor is None) == (pdb_id is None):

@@ -15,7 +15,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from dockyard.chem.docking import DOCKING_STAGE, docking_progress
+from dockyard.chem.core.progress import DOCKING_STAGE, docking_progress
 from dockyard.jobs.store import Claim, Store
 from dockyard.processes import send_stdout_to
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from dockyard.chem import PreparedLigand, ligand_from_file, ligand_from_smiles
-from dockyard.chem.properties import describe
+from dockyard.chem.ligand.properties import describe
 from dockyard.errors import DockyardError
 from dockyard.jobs.models import ScreenLigand
 from dockyard.processes import die_with_parent

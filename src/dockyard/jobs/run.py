@@ -14,9 +14,9 @@ from typing import Any
 
 from dockyard.chem import (
     Box,
-    Docker,
     DockingOptions,
     DockingResult,
+    DockingSession,
     PreparedLigand,
     PreparedReceptor,
     dock,
@@ -122,7 +122,9 @@ def _dock_stereoisomers(
     params: dict[str, Any],
 ) -> tuple[DockingResult, dict[str, Any]]:
     """Dock every stereoisomer with one set of grid maps; the best one's poses are kept."""
-    docker = Docker(receptor, box, scoring=options.scoring, cpu=options.cpu, seed=options.seed)
+    docker = DockingSession(
+        receptor, box, scoring=options.scoring, cpu=options.cpu, seed=options.seed
+    )
     smiles = params["ligand"].get("stereoisomers", [])
     results = []
     for index, ligand in enumerate(ligands):

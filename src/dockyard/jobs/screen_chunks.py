@@ -15,9 +15,9 @@ from typing import Any
 
 from sqlalchemy import case, func, select, update
 
-from dockyard.chem import Box, Docker, DockingOptions, PreparedReceptor
-from dockyard.chem.prep_options import DEFAULT_PH
-from dockyard.chem.properties import ligand_efficiency
+from dockyard.chem import Box, DockingOptions, DockingSession, PreparedReceptor
+from dockyard.chem.core.options import DEFAULT_PH
+from dockyard.chem.ligand.properties import ligand_efficiency
 from dockyard.errors import DockyardError
 from dockyard.jobs.models import Job, JobStatus, LigandStatus, Screen, ScreenLigand, utcnow
 from dockyard.jobs.prepare_ahead import PreparedEntry, prepared_ahead
@@ -39,7 +39,7 @@ def run_screen_chunk(
     options = DockingOptions.from_fields(params)
     receptor = PreparedReceptor(store.read_file(screen.id, "receptor.pdbqt").content.decode())
     threads = min(cpu or 1, options.exhaustiveness)
-    docker = Docker(
+    docker = DockingSession(
         receptor, Box.from_fields(params["box"]), options.scoring, threads, options.seed
     )
     todo = pending_ligands(store, screen.id, job.params["start"], job.params["stop"])
@@ -70,7 +70,7 @@ def dock_ligand(
     screen: Job,
     ligand: ScreenLigand,
     prepared: PreparedEntry | str,
-    docker: Docker,
+    docker: DockingSession,
     options: DockingOptions,
 ) -> LigandOutcome:
     """Dock one prepared library entry; any failure is this ligand's alone."""

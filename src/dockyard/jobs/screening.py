@@ -17,8 +17,8 @@ from typing import Any, BinaryIO
 from sqlalchemy import func, insert, select, update
 
 from dockyard.chem import DockingOptions
-from dockyard.chem.docking import random_seed
-from dockyard.chem.library import read_library
+from dockyard.chem.core.options import random_seed
+from dockyard.chem.ligand.library import read_library
 from dockyard.errors import InputError
 from dockyard.jobs.models import (
     CHUNK_KIND,

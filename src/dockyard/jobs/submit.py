@@ -1,7 +1,7 @@
 """Turning what a person submitted into a job: every check runs here, before anything is queued.
 
 The web form and the CLI both build a :class:`DockRequest`; :func:`build_dock_job` runs the
-science layer's pre-flight check on it (:func:`dockyard.chem.preparation`, the same as
+science layer's pre-flight check on it (:func:`dockyard.chem.preflight`, the same as
 ``POST /api/prepare``), so bad input is refused with a field-named error, never left to fail
 on a worker. The receptor is prepared here and stored with its report; the worker docks the
 stored PDBQT without preparing again.
@@ -25,11 +25,10 @@ from dockyard.chem import (
     PreparationOptions,
     preflight,
 )
-from dockyard.chem.docking import random_seed
+from dockyard.chem.core.options import random_seed
 from dockyard.errors import FileTooLargeError, InputError, UnsupportedFileError
 from dockyard.jobs.store import StoredFile
 
-BOX_FIELDS = ("center_x", "center_y", "center_z", "size_x", "size_y", "size_z")
 PREPARATION_FIELDS = ("ph", "keep_waters", "keep_hetero", "altloc", "stereo")
 OPTION_FIELDS = ("scoring", "exhaustiveness", "num_poses", "energy_range", "seed")
 MAX_SMILES_LENGTH = 2000
@@ -226,7 +225,7 @@ def parse_flag(value: Any, field_name: str) -> bool:
 
 
 def _padding_used(padding: Any, source: str) -> float:
-    from dockyard.chem.box import BLIND_PADDING, DEFAULT_PADDING
+    from dockyard.chem.core.box import BLIND_PADDING, DEFAULT_PADDING
 
     if padding in (None, ""):
         return BLIND_PADDING if source == "protein" else DEFAULT_PADDING

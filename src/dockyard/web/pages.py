@@ -17,8 +17,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from dockyard.chem import REFERENCE_FORMATS, DockingOptions, example_box, example_paths
-from dockyard.chem.box import DEFAULT_PADDING
-from dockyard.chem.docking import DOCKING_PROGRESS
+from dockyard.chem.core.box import DEFAULT_PADDING
+from dockyard.chem.core.progress import DOCKING_PROGRESS
 from dockyard.errors import InputError, NotFoundError
 from dockyard.jobs.models import SCREEN_KIND, JobStatus, utcnow
 from dockyard.web.api import StoreDep, get_job

@@ -13,7 +13,7 @@ from fastapi.responses import (
     StreamingResponse,
 )
 
-from dockyard.chem.library import LIBRARY_FORMATS, MAX_LIGANDS
+from dockyard.chem.core.formats import LIBRARY_FORMATS, MAX_LIGANDS
 from dockyard.errors import NotFoundError
 from dockyard.jobs import screen_results
 from dockyard.jobs.models import SCREEN_KIND, LigandStatus, utcnow

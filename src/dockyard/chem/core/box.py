@@ -2,7 +2,8 @@
 
 Web forms, the CLI, Vina config files and reference ligands all end up as a :class:`Box`,
 so a bad value always gets the same message naming its field (``center_x`` … ``size_z``).
-This module imports no science packages, so the web process can validate boxes cheaply.
+This module imports no science packages, so the web process can validate boxes cheaply;
+boxes around a ligand, residues or a whole protein are drawn by :mod:`dockyard.chem.site`.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dockyard.chem._fields import is_blank, to_float
+from dockyard.chem.core.fields import is_blank, to_float
 from dockyard.errors import InputError
 
 MAX_BOX_SIDE = 126.0
@@ -29,6 +30,7 @@ MAX_PADDING = 30.0
 """Largest padding in Å added around a reference ligand on each side."""
 
 DEFAULT_PADDING = 4.0
+"""Å added around a reference ligand or residues on each side."""
 
 BLIND_PADDING = 4.0
 """Å added around the whole protein for blind docking."""
@@ -38,8 +40,6 @@ OPTIMAL_SIZE_PER_RG = 2.857
 2.857 x the ligand's radius of gyration; a box much smaller than that cramps the search."""
 
 BOX_FIELDS = ("center_x", "center_y", "center_z", "size_x", "size_y", "size_z")
-
-REFERENCE_FORMATS = ("sdf", "mol", "mol2", "pdb", "pdbqt")
 
 
 @dataclass(frozen=True)
@@ -91,19 +91,6 @@ class Box:
         return cls.from_fields(values)
 
     @classmethod
-    def around_ligand(
-        cls, ligand_text: str, fmt: str, padding: float | str | None = DEFAULT_PADDING
-    ) -> Box:
-        """The box around a reference ligand's heavy atoms, ``padding`` Å wider on every side."""
-        from dockyard.chem.ligand import read_reference_coordinates
-
-        pad = _padding(padding)
-        coords = read_reference_coordinates(ligand_text, fmt)
-        return cls.around_points(
-            coords, pad, "reference_ligand", "upload only the ligand, not a complex"
-        )
-
-    @classmethod
     def around_points(
         cls, coords: Sequence[Sequence[float]], padding: float, field: str, advice: str = ""
     ) -> Box:
@@ -123,34 +110,6 @@ class Box:
             )
         center = tuple((lo + h) / 2 for lo, h in zip(low, high, strict=True))
         return cls(center=center, size=size)
-
-    @classmethod
-    def around_residues(
-        cls,
-        receptor_text: str,
-        fmt: str,
-        residues: str | Sequence[str],
-        padding: float | str | None = DEFAULT_PADDING,
-    ) -> Box:
-        """The box around receptor residues given as ``A:286``, ``A:GLU:286`` or ``GLU A:286``."""
-        from dockyard.chem.structure import residue_coordinates
-
-        pad = _padding(padding)
-        coords = residue_coordinates(receptor_text, fmt, residues, "box_residues")
-        return cls.around_points(coords, pad, "box_residues", "name fewer residues")
-
-    @classmethod
-    def around_protein(
-        cls, receptor_text: str, fmt: str, padding: float | str | None = BLIND_PADDING
-    ) -> Box:
-        """Blind docking: the box around every polymer atom of the receptor."""
-        from dockyard.chem.structure import residue_coordinates
-
-        pad = _padding(padding)
-        coords = residue_coordinates(receptor_text, fmt, None, "blind")
-        return cls.around_points(
-            coords, pad, "blind", "the protein is too large for blind docking: choose a pocket"
-        )
 
     def distance_to(self, coords: Sequence[Sequence[float]] | np.ndarray) -> float:
         """Å from the box to the nearest of the points (0 if one is inside)."""
@@ -202,7 +161,8 @@ class Box:
         ]
 
 
-def _padding(padding: float | str | None) -> float:
+def padding_value(padding: float | str | None) -> float:
+    """Å of padding around a box's points: the default when blank, checked otherwise."""
     pad = DEFAULT_PADDING if is_blank(padding) else to_float(padding, "padding")
     if not 0 < pad <= MAX_PADDING:
         raise InputError(

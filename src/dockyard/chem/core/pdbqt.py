@@ -13,18 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from dockyard.chem.core.elements import HYDROGEN_TYPES, VINA_ATOM_TYPES
 from dockyard.errors import InputError
-
-_AUTODOCK_TYPE_NAMES = (
-    "C A N O P S H F I NA OA SA HD Mg Mn Zn Ca Fe Cl Br Si At G0 G1 G2 G3 CG0 CG1 CG2 CG3 W"
-)
-AUTODOCK_TYPES = frozenset(_AUTODOCK_TYPE_NAMES.split())
-"""Atom types Vina 1.2 knows (``atom_constants.h``); they are case-sensitive."""
-
-VINA_ATOM_TYPES = AUTODOCK_TYPES | {"Se", "Cu", "Na", "K", "Hg", "Co", "U", "Cd", "Ni"}
-"""Also accepted by Vina: selenium (typed as S) and metals it treats as generic metals."""
-
-HYDROGEN_TYPES = frozenset({"H", "HD"})
 
 ATOM_RECORDS = ("ATOM  ", "HETATM")
 
@@ -43,10 +33,6 @@ class PdbqtAtom:
     @property
     def is_hydrogen(self) -> bool:
         return self.ad_type in HYDROGEN_TYPES
-
-    @property
-    def residue_key(self) -> str:
-        return f"{self.resname} {self.chain}:{self.resnum}"
 
 
 def is_atom_line(line: str) -> bool:

@@ -1,7 +1,7 @@
 """Kept hetero groups as rigid receptor atoms: metal ions, waters and cofactors.
 
 Metal ions get their Vina type; a water is its oxygen (an acceptor, OA). A cofactor with a
-bond-order template (:data:`~dockyard.chem.templates.COFACTOR_SMILES`) gets its bond orders
+bond-order template (:data:`~dockyard.chem.receptor.templates.COFACTOR_SMILES`) gets its bond orders
 and charges from it, hydrogens for pH 7, and Meeko's atom types, exactly like a ligand. A
 group without a template is typed from its elements and geometry only (carbons C, oxygens
 OA, nitrogens N or NA by their number of neighbours, no polar hydrogens), and the report
@@ -17,10 +17,11 @@ from rdkit import Chem
 from rdkit.Chem import AllChem, rdDetermineBonds
 from rdkit.rdBase import BlockLogs
 
-from dockyard.chem.structure import VINA_METALS, HeteroGroup
-from dockyard.chem.templates import COFACTOR_SMILES
+from dockyard.chem.core.atom_lines import atom_line
+from dockyard.chem.core.elements import METAL_TYPES
+from dockyard.chem.receptor.clean import HeteroGroup
+from dockyard.chem.receptor.templates import COFACTOR_SMILES
 
-_METAL_TYPES = {symbol.upper(): symbol for symbol in VINA_METALS.values()}
 _ELEMENT_TYPES = {"C": "C", "O": "OA", "S": "SA", "P": "P", "F": "F", "CL": "Cl", "BR": "Br"}
 _ELEMENT_TYPES |= {"I": "I", "H": "H"}
 
@@ -48,25 +49,17 @@ def type_groups(groups: list[HeteroGroup], first_serial: int) -> TypedGroups:
             done.removed.append(f"{group.label}: no atoms Vina can type")
             continue
         chain, _, number = group.key.partition(":")
-        for name, element, ad_type, charge, (x, y, z), in_pdbqt in atoms:
+        resnum, icode = (number[:-1], number[-1]) if number[-1:].isalpha() else (number, "")
+        for name, element, ad_type, charge, xyz, in_pdbqt in atoms:
             serial += 1
-            fields = _pdb_fields(serial, name, group.name, chain, number, x, y, z)
-            done.pdb_lines.append(f"{fields}  1.00  0.00          {element.upper():>2}")
+            where = ("HETATM", serial, name, group.name, chain, int(resnum), icode, xyz)
+            done.pdb_lines.append(atom_line(*where, element=element.upper()))
             if in_pdbqt:
-                done.pdbqt_lines.append(f"{fields}  1.00  0.00    {charge:+6.3f} {ad_type:<2}")
+                done.pdbqt_lines.append(atom_line(*where, charge=charge, ad_type=ad_type))
         done.kept.append(f"{group.label} ({group.kind}{note})")
         if note:
             done.warnings.append(f"{group.label}{note}.")
     return done
-
-
-def _pdb_fields(serial, name, resname, chain, number, x, y, z) -> str:
-    resnum, icode = (number[:-1], number[-1]) if number[-1:].isalpha() else (number, " ")
-    atom_name = f" {name:<3}" if len(name) < 4 else name
-    return (
-        f"HETATM{serial % 100000:5d} {atom_name:<4} {resname:>3} {chain[:1]}{int(resnum):4d}"
-        f"{icode}   {x:8.3f}{y:8.3f}{z:8.3f}"
-    )
 
 
 Atom = tuple[str, str, str, float, tuple[float, float, float], bool]
@@ -75,16 +68,16 @@ Atom = tuple[str, str, str, float, tuple[float, float, float], bool]
 def _typed_atoms(group: HeteroGroup) -> tuple[list[Atom], str]:
     if group.kind == "ion":
         name, element, x, y, z = group.atoms[0]
-        ad_type = _METAL_TYPES.get(element.upper())
+        ad_type = METAL_TYPES.get(element.upper())
         if ad_type is None:
             raise ValueError(f"Vina has no atom type for {element}")
         return [(name, element, ad_type, 0.0, (x, y, z), True)], ""
     if group.kind == "water":
         oxygen = [atom for atom in group.atoms if atom[1].upper() == "O"]
         return [(n, e, "OA", 0.0, (x, y, z), True) for n, e, x, y, z in oxygen], ""
-    metals = [atom for atom in group.atoms if atom[1].upper() in _METAL_TYPES]
+    metals = [atom for atom in group.atoms if atom[1].upper() in METAL_TYPES]
     organic = [atom for atom in group.atoms if atom not in metals and atom[1].upper() != "H"]
-    typed = [(n, e, _METAL_TYPES[e.upper()], 0.0, (x, y, z), True) for n, e, x, y, z in metals]
+    typed = [(n, e, METAL_TYPES[e.upper()], 0.0, (x, y, z), True) for n, e, x, y, z in metals]
     template = COFACTOR_SMILES.get(group.name)
     mol = _heavy_mol(organic)
     if template is not None:

@@ -16,14 +16,16 @@ from dataclasses import dataclass
 from pathlib import PurePath
 from typing import BinaryIO
 
+from dockyard.chem.core.formats import (
+    LIBRARY_FORMATS,
+    MAX_LIGANDS,
+    SDF_SUFFIXES,
+    SMILES_SUFFIXES,
+    TABLE_SUFFIXES,
+)
 from dockyard.errors import InputError, UnsupportedFileError
 
-MAX_LIGANDS = 1_000_000
 MAX_NAME_LENGTH = 200
-SMILES_SUFFIXES = ("smi", "smiles", "txt")
-TABLE_SUFFIXES = ("csv", "tsv")
-SDF_SUFFIXES = ("sdf", "sd")
-LIBRARY_FORMATS = (*SMILES_SUFFIXES, *TABLE_SUFFIXES, *SDF_SUFFIXES, "zip", "gz")
 SMILES_COLUMNS = ("smiles", "smi", "canonical_smiles", "isomeric_smiles")
 NAME_COLUMNS = ("name", "id", "title", "compound", "compound_id", "molecule", "zinc_id")
 FIELD = "library"

@@ -15,16 +15,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from dockyard.chem import pdbqt
-from dockyard.chem._fields import is_blank, to_int
-from dockyard.chem.box import BOX_FIELDS, Box
-from dockyard.chem.ligand import PreparedLigand, ligand_from_file, ligand_from_smiles
+from dockyard.chem.core import pdbqt
+from dockyard.chem.core.box import BOX_FIELDS, Box
+from dockyard.chem.core.elements import DUMMY_TYPES
+from dockyard.chem.core.fields import is_blank, to_int
+from dockyard.chem.core.options import PreparationOptions
+from dockyard.chem.ligand.prepare import PreparedLigand, ligand_from_file, ligand_from_smiles
 from dockyard.chem.pockets import Pocket, find_pockets
-from dockyard.chem.prep_options import PreparationOptions
-from dockyard.chem.receptor import PreparedReceptor, box_out_of_reach, prepare_receptor
+from dockyard.chem.receptor.prepare import PreparedReceptor, box_out_of_reach, prepare_receptor
+from dockyard.chem.site import box_around_ligand, box_around_protein, box_around_residues
 from dockyard.errors import InputError
-
-BOX_SOURCES = ("explicit", "reference_ligand", "residues", "protein", "pocket")
 
 
 @dataclass(frozen=True)
@@ -161,12 +161,12 @@ def _box(request: PreflightRequest, source: str) -> Box:
     if source == "reference_ligand":
         reference = request.reference_ligand
         assert reference is not None
-        return Box.around_ligand(reference.text, reference.format, padding=request.padding)
+        return box_around_ligand(reference.text, reference.format, padding=request.padding)
     if source == "residues":
-        return Box.around_residues(
+        return box_around_residues(
             receptor.text, receptor.format, request.box_residues or "", request.padding
         )
-    return Box.around_protein(receptor.text, receptor.format, padding=request.padding)
+    return box_around_protein(receptor.text, receptor.format, padding=request.padding)
 
 
 def _pocket_box(rank: Any, pockets: list[Pocket]) -> Box:
@@ -218,7 +218,7 @@ def _box_warnings(
         heavy = [
             (a.x, a.y, a.z)
             for a in pdbqt.read_atoms(ligand.pdbqt, "ligand")
-            if not a.is_hydrogen and a.ad_type not in ("G0", "G1", "G2", "G3", "CG0", "CG1")
+            if not a.is_hydrogen and a.ad_type not in DUMMY_TYPES
         ]
         warnings += box.fit_warnings(heavy)
     return warnings

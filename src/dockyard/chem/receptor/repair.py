@@ -21,7 +21,7 @@ import gemmi
 import numpy as np
 from scipy.spatial import cKDTree
 
-from dockyard.chem.structure import key, label
+from dockyard.chem.residues import AMINO_ACIDS, VARIANT_PARENTS, find_residue, key, label
 
 BACKBONE = frozenset({"N", "CA", "C", "O", "OXT"})
 BONDED_MAX = 2.1
@@ -29,31 +29,6 @@ BONDED_MAX = 2.1
 CLASH_MIN = 2.0
 """Å: two heavy atoms that are not bonded closer than this look bonded to Meeko."""
 SEED = 1
-
-AMINO_ACIDS = frozenset(
-    [
-        "ALA",
-        "ARG",
-        "ASN",
-        "ASP",
-        "CYS",
-        "GLN",
-        "GLU",
-        "GLY",
-        "HIS",
-        "ILE",
-        "LEU",
-        "LYS",
-        "MET",
-        "PHE",
-        "PRO",
-        "SER",
-        "THR",
-        "TRP",
-        "TYR",
-        "VAL",
-    ]
-)
 
 
 @dataclass
@@ -79,13 +54,9 @@ def _bond_table() -> dict[str, tuple[tuple[str, str], ...]]:
     return table
 
 
-_VARIANT_PARENTS = {"HID": "HIS", "HIE": "HIS", "HIP": "HIS", "ASH": "ASP", "GLH": "GLU"}
-_VARIANT_PARENTS |= {"LYN": "LYS", "CYM": "CYS", "CYX": "CYS"}
-
-
 def standard_bonds(resname: str) -> tuple[tuple[str, str], ...]:
     """Intra-residue bonds (atom name pairs, hydrogens included) of a standard residue."""
-    return _bond_table().get(_VARIANT_PARENTS.get(resname, resname), ())
+    return _bond_table().get(VARIANT_PARENTS.get(resname, resname), ())
 
 
 def heavy_atom_names(resname: str) -> frozenset[str]:
@@ -247,8 +218,9 @@ def _template(resname: str) -> dict[str, np.ndarray]:
 
 def _place_side_chain(structure: gemmi.Structure, residue_key: str) -> None:
     """Lay the template's side chain on the residue's backbone, then turn it clear of clashes."""
-    _chain, residue = _residue(structure, residue_key)
-    template = _template(_VARIANT_PARENTS.get(residue.name, residue.name))
+    chain, index = find_residue(structure, residue_key)
+    residue = chain[index]
+    template = _template(VARIANT_PARENTS.get(residue.name, residue.name))
     atoms = {atom.name: atom for atom in residue}
     anchors = [name for name in ("N", "CA", "C", "CB") if name in atoms and name in template]
     if len(anchors) < 3:
@@ -381,7 +353,8 @@ _CHI_AXES = (
 
 def _turn_side_chain(structure: gemmi.Structure, residue_key: str) -> None:
     """Turn a side chain about chi1-chi3 to the angles farthest from other atoms."""
-    _chain, residue = _residue(structure, residue_key)
+    chain, index = find_residue(structure, residue_key)
+    residue = chain[index]
     if residue.name in ("PRO", "GLY", "ALA"):
         return
     atoms = {atom.name: atom for atom in residue if not atom.is_hydrogen()}
@@ -426,14 +399,6 @@ def _turn_side_chain(structure: gemmi.Structure, residue_key: str) -> None:
                     best, best_score = coords, score
     for name in moving:
         atoms[name].pos = gemmi.Position(*best[index[name]])
-
-
-def _residue(structure: gemmi.Structure, residue_key: str) -> tuple[gemmi.Chain, gemmi.Residue]:
-    for chain in structure[0]:
-        for residue in chain:
-            if key(chain, residue) == residue_key:
-                return chain, residue
-    raise KeyError(residue_key)
 
 
 def _graph(resname: str) -> dict[str, set[str]]:

@@ -13,30 +13,28 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-import gemmi
 import numpy as np
 from meeko import MoleculePreparation, PDBQTMolecule, PDBQTWriterLegacy
 from rdkit import Chem
-from rdkit.Chem import AllChem, rdDetermineBonds
+from rdkit.Chem import AllChem
 from rdkit.Chem.EnumerateStereoisomers import EnumerateStereoisomers, StereoEnumerationOptions
 from rdkit.rdBase import BlockLogs
 from vina import Vina
 
-from dockyard.chem import pdbqt
-from dockyard.chem._fields import file_format
-from dockyard.chem.box import REFERENCE_FORMATS
-from dockyard.chem.prep_options import DEFAULT_PH, MAX_STEREOISOMERS
-from dockyard.chem.protonation import protonate_ligand
+from dockyard.chem.core import pdbqt
+from dockyard.chem.core.fields import file_format
+from dockyard.chem.core.formats import LIGAND_FORMATS
+from dockyard.chem.core.options import DEFAULT_PH, MAX_STEREOISOMERS
+from dockyard.chem.ligand.charge import protonate_ligand
+from dockyard.chem.ligand.read import (
+    MAX_HEAVY_ATOMS,
+    check_elements,
+    count_molecules,
+    read_molecule,
+    read_pdb_ligand,
+    sanitize_problem,
+)
 from dockyard.errors import InputError
-
-LIGAND_FORMATS = ("sdf", "mol", "mol2", "pdb", "pdbqt")
-
-LIGAND_ELEMENTS = frozenset({"H", "C", "N", "O", "F", "Si", "P", "S", "Cl", "Br", "I"})
-"""Elements Vina can type in a ligand. Boron, arsenic, selenium, metals … are refused:
-Vina 1.2 stops on them ("Atom type B is not a valid AutoDock type")."""
-
-MAX_HEAVY_ATOMS = 200
-"""Beyond this a "ligand" is almost always a protein or complex uploaded by mistake."""
 
 DEFAULT_SEED = 0xF00D
 
@@ -102,7 +100,7 @@ def ligand_from_smiles(
             if raw is None:
                 raise InputError(f"smiles {text!r} is not valid SMILES.", field="smiles")
             raise InputError(
-                f"smiles {text!r} is not a valid molecule: {_sanitize_problem(raw)}.",
+                f"smiles {text!r} is not a valid molecule: {sanitize_problem(raw)}.",
                 field="smiles",
             )
     return _prepare(mol, name or title or text, "smiles", seed, False, ph, stereo)
@@ -127,10 +125,10 @@ def ligand_from_file(
         return _ligand_from_pdbqt(text, name, field)
     notes = []
     if kind == "pdb":
-        mol = _read_pdb_ligand(text, field)
+        mol = read_pdb_ligand(text, field)
         notes.append("Bond orders were perceived from the PDB geometry and its hydrogens.")
     else:
-        mol = _read_molecule(text, kind, field)
+        mol = read_molecule(text, kind, field)
         count = count_molecules(text, kind)
         if count > 1:
             notes.append(
@@ -141,159 +139,6 @@ def ligand_from_file(
     ligand = _prepare(mol, name or title or "ligand", field, DEFAULT_SEED, True, ph, stereo)
     ligand.notes[:0] = notes
     return ligand
-
-
-def count_molecules(text: str, kind: str) -> int:
-    """How many molecules an SDF or MOL2 text holds."""
-    if kind == "mol2":
-        return max(1, text.count("@<TRIPOS>MOLECULE"))
-    if kind == "sdf":
-        blocks = re.split(r"^\$\$\$\$[^\n]*\n?", text, flags=re.MULTILINE)
-        return max(1, sum(1 for block in blocks if block.strip()))
-    return 1
-
-
-def read_ligand_molecules(text: str, fmt: str, field: str = "ligand") -> list[Chem.Mol]:
-    """Every molecule of an SDF or MOL2 file (unsanitizable ones as None), for screening."""
-    kind = file_format(fmt, LIGAND_FORMATS, field)
-    if kind == "sdf":
-        supplier = Chem.SDMolSupplier()
-        supplier.SetData(text, sanitize=True, removeHs=False)
-        with BlockLogs():
-            return list(supplier)
-    if kind == "mol2":
-        blocks = re.split(r"(?=^@<TRIPOS>MOLECULE)", text, flags=re.MULTILINE)
-        with BlockLogs():
-            return [
-                Chem.MolFromMol2Block(block, removeHs=False) for block in blocks if block.strip()
-            ]
-    return [_read_molecule(text, kind, field)]
-
-
-def read_reference_coordinates(text: str, fmt: str) -> np.ndarray:
-    """Heavy-atom coordinates (n by 3) of a reference ligand, for a box around it.
-
-    Chemistry is not checked here: a crystal ligand that RDKit cannot sanitize still
-    says where the pocket is.
-    """
-    field_name = "reference_ligand"
-    kind = file_format(fmt, REFERENCE_FORMATS, field_name)
-    if not text or not text.strip():
-        raise InputError("The reference_ligand file is empty.", field=field_name)
-    if kind == "pdbqt":
-        atoms = pdbqt.read_atoms(pdbqt.first_model(text)[0], field_name)
-        coords = [(a.x, a.y, a.z) for a in atoms if not a.is_hydrogen]
-    elif kind == "pdb":
-        coords = _pdb_heavy_coordinates(text)
-    else:
-        mol = _parse_molecule(text, kind, sanitize=False)
-        if mol is None or mol.GetNumConformers() == 0:
-            coords = []
-        else:
-            positions = mol.GetConformer().GetPositions()
-            coords = [positions[a.GetIdx()] for a in mol.GetAtoms() if a.GetAtomicNum() > 1]
-    if not coords:
-        raise InputError(
-            f"No heavy atoms could be read from the reference_ligand {kind.upper()} file.",
-            field=field_name,
-        )
-    if len(coords) > MAX_HEAVY_ATOMS:
-        raise InputError(
-            f"The reference_ligand has {len(coords)} heavy atoms, more than a ligand's "
-            f"{MAX_HEAVY_ATOMS}; upload only the ligand, not the protein or complex.",
-            field=field_name,
-        )
-    array = np.asarray(coords, dtype=float)
-    if not np.isfinite(array).all():
-        raise InputError("The reference_ligand has non-finite coordinates.", field=field_name)
-    return array
-
-
-def _read_molecule(text: str, kind: str, field_name: str) -> Chem.Mol:
-    with BlockLogs():
-        mol = _parse_molecule(text, kind, sanitize=True)
-        if mol is None:
-            raw = _parse_molecule(text, kind, sanitize=False)
-            if raw is None or raw.GetNumAtoms() == 0:
-                raise InputError(
-                    f"No molecule could be read from the {field_name} file "
-                    f"(is it really {kind.upper()}?).",
-                    field=field_name,
-                )
-            raise InputError(
-                f"The {field_name} molecule is not chemically valid: {_sanitize_problem(raw)}.",
-                field=field_name,
-            )
-    if mol.GetNumAtoms() == 0:
-        raise InputError(f"The {field_name} file holds a molecule with no atoms.", field=field_name)
-    return mol
-
-
-def _parse_molecule(text: str, kind: str, sanitize: bool) -> Chem.Mol | None:
-    """The first molecule of an SDF/MOL/MOL2 text, or None."""
-    if kind == "mol2":
-        return Chem.MolFromMol2Block(text, sanitize=sanitize, removeHs=False)
-    block = re.split(r"^\$\$\$\$", text, maxsplit=1, flags=re.MULTILINE)[0]
-    return Chem.MolFromMolBlock(block, sanitize=sanitize, removeHs=False)
-
-
-def _read_pdb_ligand(text: str, field_name: str) -> Chem.Mol:
-    """A ligand from PDB atoms: bonds from distances, bond orders from the hydrogens."""
-    with BlockLogs():
-        mol = Chem.MolFromPDBBlock(text, sanitize=False, removeHs=False, proximityBonding=True)
-    if mol is None or mol.GetNumAtoms() == 0:
-        raise InputError(
-            f"No molecule could be read from the {field_name} file (is it really PDB?).",
-            field=field_name,
-        )
-    if not any(atom.GetAtomicNum() == 1 for atom in mol.GetAtoms()):
-        raise InputError(
-            f"The {field_name} PDB file has no hydrogens, so its bond orders cannot be "
-            "known (a PDB file does not store them); upload it as SDF or MOL2, or give its "
-            "SMILES.",
-            field=field_name,
-        )
-    _check_elements(mol, field_name)
-    for charge in (0, 1, -1, 2, -2):
-        candidate = Chem.Mol(mol)
-        try:
-            with BlockLogs():
-                rdDetermineBonds.DetermineBondOrders(candidate, charge=charge)
-                Chem.SanitizeMol(candidate)
-        except (ValueError, RuntimeError):
-            continue
-        return candidate
-    raise InputError(
-        f"The bond orders of the {field_name} PDB file could not be worked out from its "
-        "geometry and hydrogens; upload it as SDF or MOL2, or give its SMILES.",
-        field=field_name,
-    )
-
-
-def _sanitize_problem(mol: Chem.Mol) -> str:
-    try:
-        Chem.SanitizeMol(mol)
-    except Exception as error:
-        return str(error).strip() or type(error).__name__
-    return "RDKit could not process it"
-
-
-def _pdb_heavy_coordinates(text: str) -> list[tuple[float, float, float]]:
-    try:
-        structure = gemmi.read_pdb_string(text)
-    except (RuntimeError, ValueError) as error:
-        raise InputError(
-            f"The reference_ligand PDB file could not be read: {error}", field="reference_ligand"
-        ) from None
-    if len(structure) == 0:
-        return []
-    return [
-        (atom.pos.x, atom.pos.y, atom.pos.z)
-        for chain in structure[0]
-        for residue in chain
-        for atom in residue
-        if not atom.is_hydrogen()
-    ]
 
 
 def _prepare(
@@ -314,7 +159,7 @@ def _prepare(
             f"Kept the largest of {len(fragments)} fragments "
             f"({Chem.MolToSmiles(Chem.RemoveHs(mol))}); counter-ions and solvents were removed."
         )
-    _check_elements(mol, field_name)
+    check_elements(mol, field_name)
     heavy = mol.GetNumHeavyAtoms()
     if heavy > MAX_HEAVY_ATOMS:
         raise InputError(
@@ -387,18 +232,6 @@ def _stereo_variants(mol: Chem.Mol, stereo: str) -> tuple[list[Chem.Mol], str | 
     more = f" (the first {len(isomers)} of {total})" if total > len(isomers) else ""
     smiles = ", ".join(Chem.MolToSmiles(isomer) for isomer in isomers)
     return isomers, f"{what} unspecified: enumerated {len(isomers)} stereoisomers{more}: {smiles}."
-
-
-def _check_elements(mol: Chem.Mol, field_name: str) -> None:
-    for atom in mol.GetAtoms():
-        symbol = atom.GetSymbol()
-        if symbol not in LIGAND_ELEMENTS:
-            allowed = ", ".join(sorted(LIGAND_ELEMENTS))
-            raise InputError(
-                f"The {field_name} contains {symbol} (atom {atom.GetIdx() + 1}), an element "
-                f"Vina cannot type; supported elements are {allowed}.",
-                field=field_name,
-            )
 
 
 def _has_3d_coordinates(mol: Chem.Mol) -> bool:

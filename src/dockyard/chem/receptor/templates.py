@@ -18,7 +18,6 @@ _VARIANT_NAMES = {
     "HIP": ["HIP", "NHIP", "CHIP"],
 }
 
-_ADENOSINE = "n1cnc2c(N)ncnc12"
 COFACTOR_SMILES = {
     # NAD+ / NADH / NADP+ / NADPH (PDB NAD, NAI, NAP, NDP)
     "NAD": "NC(=O)c1ccc[n+](c1)C1OC(COP(=O)([O-])OP(=O)([O-])OCC2OC(n3cnc4c(N)ncnc43)"

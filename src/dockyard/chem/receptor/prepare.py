@@ -1,17 +1,17 @@
-"""Receptor checking and preparation: PDB, mmCIF or PDBQT in, a rigid Vina receptor PDBQT out.
+"""Receptor preparation: PDB, mmCIF or PDBQT in, a rigid Vina receptor PDBQT out.
 
 A PDB or mmCIF file goes through these steps, each recorded in the preparation report:
 
-1. clean-up (:mod:`structure`): first model, one alternate location, waters and hetero
+1. clean-up (:mod:`.clean`): first model, one alternate location, waters and hetero
    groups removed or kept as the options say, modified residues read as their parents;
 2. for a very large receptor with a box, residues far from the box are left out (Vina
    ignores every atom more than 8 Å from it);
-3. repair (:mod:`repair`): distorted side chains and missing heavy atoms rebuilt by PDBFixer;
-4. protonation (:mod:`protonation`): residue states for the pH, histidines by hydrogen bonds;
+3. repair (:mod:`.repair`): distorted side chains and missing heavy atoms rebuilt by PDBFixer;
+4. protonation (:mod:`.states`): residue states for the pH, histidines by hydrogen bonds;
 5. Meeko types the polymer and adds its hydrogens from its residue templates; a residue
    that still matches no template is left out if it lies beyond Vina's 8 Å cut-off from the
    box, and is an error naming it otherwise;
-6. kept metals, waters and cofactors are typed (:mod:`hetero`) and appended.
+6. kept metals, waters and cofactors are typed (:mod:`.hetero`) and appended.
 
 The result is the receptor PDBQT for Vina and a PDB with hydrogens for a 3D viewer.
 """
@@ -26,33 +26,20 @@ import re
 from dataclasses import dataclass, field
 
 import gemmi
-import numpy as np
 from meeko import MoleculePreparation, PDBQTWriterLegacy, Polymer
 
-from dockyard.chem import pdbqt
-from dockyard.chem._fields import file_format
-from dockyard.chem.box import Box
-from dockyard.chem.hetero import type_groups
-from dockyard.chem.prep_options import PreparationOptions
-from dockyard.chem.protonation import assign_residue_states
-from dockyard.chem.repair import find_distortions, repair
-from dockyard.chem.structure import (
-    FIELD,
-    VINA_METALS,
-    Cleanup,
-    clean,
-    is_biopolymer,
-    key,
-    label,
-    read_structure,
-)
-from dockyard.chem.templates import chem_templates, template_names
+from dockyard.chem.core import pdbqt
+from dockyard.chem.core.box import Box
+from dockyard.chem.core.elements import element
+from dockyard.chem.core.options import PreparationOptions
+from dockyard.chem.receptor.clean import clean
+from dockyard.chem.receptor.hetero import type_groups
+from dockyard.chem.receptor.read import FIELD, read_pdbqt, read_structure, receptor_kind
+from dockyard.chem.receptor.repair import find_distortions, repair
+from dockyard.chem.receptor.states import assign_residue_states
+from dockyard.chem.receptor.templates import chem_templates, template_names
+from dockyard.chem.residues import find_residue, key, label
 from dockyard.errors import DockingError, InputError
-
-RECEPTOR_FORMATS = ("pdb", "cif", "mmcif", "pdbqt")
-
-KEPT_IONS = frozenset(VINA_METALS)
-"""Metal ions kept in the receptor by default: Vina types them."""
 
 VINA_CUTOFF = 8.0
 """Å: Vina ignores receptor atoms farther than this from every grid point of the box."""
@@ -62,10 +49,6 @@ CROP_ABOVE = 1500
 is given, so that preparing a large complex takes seconds, not minutes."""
 CROP_MARGIN = 16.0
 """Å around the box kept when cropping: twice Vina's cut-off."""
-
-_PDBQT_FLEX_TAGS = ("ROOT", "ENDROOT", "BRANCH", "ENDBRANCH", "TORSDOF", "BEGIN_RES", "END_RES")
-_PDBQT_KEPT_TAGS = ("REMARK", "TER", "WARNING")
-_PDBQT_ELEMENTS = {"A": "C", "NA": "N", "OA": "O", "SA": "S", "HD": "H"}
 
 
 def box_out_of_reach(box: Box, receptor_pdbqt: str) -> str | None:
@@ -91,15 +74,6 @@ class PreparedReceptor:
     """The prepared receptor with its hydrogens, as PDB, for a 3D viewer."""
 
 
-def check_receptor(text: str, fmt: str) -> None:
-    """Cheap validation: the file reads and holds a polymer. Preparation does the rest."""
-    kind = _kind(fmt)
-    if kind == "pdbqt":
-        _read_pdbqt(text)
-    else:
-        read_structure(text, kind)
-
-
 def prepare_receptor(
     text: str,
     fmt: str,
@@ -111,7 +85,7 @@ def prepare_receptor(
     The last few preparations are remembered, so the pre-flight check and the submission
     that follows it prepare a receptor once.
     """
-    kind = _kind(fmt)
+    kind = receptor_kind(fmt)
     options = options or PreparationOptions()
     if box is not None and kind == "pdb" and _residue_count(text) <= CROP_ABOVE:
         # The box only matters when a residue has to be left out; try without it first, so
@@ -127,11 +101,6 @@ def _residue_count(text: str) -> int:
     return sum(1 for line in text.splitlines() if line.startswith("ATOM") and line[12:16] == " CA ")
 
 
-def _kind(fmt: str) -> str:
-    kind = file_format(fmt, RECEPTOR_FORMATS, FIELD)
-    return "cif" if kind == "mmcif" else kind
-
-
 @functools.lru_cache(maxsize=8)
 def _prepare_cached(
     text: str, kind: str, box: Box | None, options: PreparationOptions
@@ -141,50 +110,8 @@ def _prepare_cached(
     return _prepare_structure(read_structure(text, kind), kind, box, options)
 
 
-def _read_pdbqt(text: str) -> tuple[list[pdbqt.PdbqtAtom], str, list[str]]:
-    """The atoms of a rigid receptor PDBQT, its text as Vina accepts it, and warnings."""
-    if not text or not text.strip():
-        raise InputError("The receptor file is empty.", field=FIELD)
-    atoms: list[pdbqt.PdbqtAtom] = []
-    kept: list[str] = []
-    dropped: set[str] = set()
-    models = 0
-    for lineno, line in enumerate(text.splitlines(), start=1):
-        if line.startswith("MODEL"):
-            models += 1
-        elif line.startswith("ENDMDL") or models > 1:
-            continue
-        elif pdbqt.is_atom_line(line):
-            atoms.append(pdbqt.parse_atom_line(line, lineno, FIELD))
-            kept.append(line.rstrip())
-        elif line.startswith(_PDBQT_FLEX_TAGS):
-            raise InputError(
-                f"Line {lineno} of the receptor PDBQT file is {line.split()[0]}: this is a "
-                "ligand or flexible-residue PDBQT, not a rigid receptor.",
-                field=FIELD,
-            )
-        elif line.startswith(_PDBQT_KEPT_TAGS):
-            kept.append(line.rstrip())
-        elif line.strip():
-            dropped.add(line.split()[0][:6])
-    if not atoms:
-        raise InputError("The receptor PDBQT file has no ATOM or HETATM records.", field=FIELD)
-    if not any(is_biopolymer(atom.resname) for atom in atoms):
-        raise InputError(
-            "The receptor has no amino-acid or nucleotide residues; upload the protein "
-            "structure (the ligand goes in the ligand field).",
-            field=FIELD,
-        )
-    warnings = []
-    if models > 1:
-        warnings.append(f"Used the first of {models} models.")
-    if dropped:
-        warnings.append(f"Ignored records Vina does not read: {', '.join(sorted(dropped))}.")
-    return atoms, "\n".join(kept) + "\n", warnings
-
-
 def _pass_pdbqt(text: str) -> PreparedReceptor:
-    atoms, clean_text, warnings = _read_pdbqt(text)
+    atoms, clean_text, warnings = read_pdbqt(text)
     report = {
         "source_format": "pdbqt",
         "atoms": len(atoms),
@@ -208,9 +135,8 @@ def pdbqt_to_pdb(text: str) -> str:
     lines = []
     for line in text.splitlines():
         if pdbqt.is_atom_line(line) and len(line) >= 78:
-            ad_type = line[77:].strip()
-            element = _PDBQT_ELEMENTS.get(ad_type, ad_type[:2])
-            lines.append(f"{line[:66]:<66}          {element.upper():>2}")
+            symbol = element(line[77:].strip())
+            lines.append(f"{line[:66]:<66}          {symbol.upper():>2}")
     return "\n".join([*lines, "END"]) + "\n"
 
 
@@ -281,7 +207,7 @@ def _crop(structure: gemmi.Structure, box: Box) -> int:
     removed = 0
     for chain in structure[0]:
         for index in reversed(range(len(chain))):
-            if _distance_to_box(chain[index], box) > CROP_MARGIN:
+            if box.distance_to(_coordinates(chain[index])) > CROP_MARGIN:
                 del chain[index]
                 removed += 1
     structure.remove_empty_chains()
@@ -326,11 +252,11 @@ def _meeko(structure: gemmi.Structure, box: Box | None) -> tuple[Polymer, list[s
 
 def _drop(structure: gemmi.Structure, bad: dict[str, str], box: Box | None) -> list[str]:
     """Remove residues (key -> problem) if none can change a Vina score in ``box``; else raise."""
-    found = [(key_, problem, *_find_residue(structure, key_)) for key_, problem in bad.items()]
+    found = [(key_, problem, *_find(structure, key_)) for key_, problem in bad.items()]
     blocking = [
         f"{label(chain, chain[index])} ({problem})"
         for _key, problem, chain, index in found
-        if box is None or _distance_to_box(chain[index], box) <= VINA_CUTOFF
+        if box is None or box.distance_to(_coordinates(chain[index])) <= VINA_CUTOFF
     ]
     if blocking:
         where = (
@@ -352,20 +278,17 @@ def _drop(structure: gemmi.Structure, bad: dict[str, str], box: Box | None) -> l
     return removed
 
 
-def _distance_to_box(residue: gemmi.Residue, box: Box) -> float:
-    coords = np.array([[atom.pos.x, atom.pos.y, atom.pos.z] for atom in residue])
-    if not len(coords):
-        return float("inf")
-    outside = np.maximum(np.abs(coords - box.center) - np.array(box.size) / 2, 0.0)
-    return float(np.linalg.norm(outside, axis=1).min())
+def _coordinates(residue: gemmi.Residue) -> list[tuple[float, float, float]]:
+    return [(atom.pos.x, atom.pos.y, atom.pos.z) for atom in residue]
 
 
-def _find_residue(structure: gemmi.Structure, residue_key: str) -> tuple[gemmi.Chain, int]:
-    for chain in structure[0]:
-        for index, residue in enumerate(chain):
-            if key(chain, residue) == residue_key:
-                return chain, index
-    raise DockingError(f"Meeko reported residue {residue_key}, which is not in the receptor.")
+def _find(structure: gemmi.Structure, residue_key: str) -> tuple[gemmi.Chain, int]:
+    try:
+        return find_residue(structure, residue_key)
+    except KeyError:
+        raise DockingError(
+            f"Meeko reported residue {residue_key}, which is not in the receptor."
+        ) from None
 
 
 def _meeko_polymer(pdb: str) -> tuple[Polymer, list[str]]:
@@ -381,15 +304,3 @@ def _meeko_polymer(pdb: str) -> tuple[Polymer, list[str]]:
 
 def _hydrogens(mol: object) -> int:
     return sum(atom.GetAtomicNum() == 1 for atom in mol.GetAtoms())  # type: ignore[attr-defined]
-
-
-__all__ = [
-    "KEPT_IONS",
-    "RECEPTOR_FORMATS",
-    "VINA_CUTOFF",
-    "Cleanup",
-    "PreparedReceptor",
-    "check_receptor",
-    "pdbqt_to_pdb",
-    "prepare_receptor",
-]

@@ -1,0 +1,1 @@
+"""Ligands: reading molecule files, charge states, preparation for Vina, libraries, properties."""
