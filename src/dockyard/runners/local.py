@@ -46,9 +46,7 @@ class LocalRunner:
         lease_seconds: float = 30.0,
     ):
         self.store = store
-        self.database_url = database_url
         self.slots = workers
-        self.cpu_per_job = cpu_per_job
         self.lease_seconds = lease_seconds
         self.name = f"{socket.gethostname()}:{os.getpid()}"
         self._running: dict[int, Running] = {}
