@@ -263,7 +263,7 @@ def post_latency(args, receptor: bytes, tmp: Path, redis_up: bool) -> list[float
 def enqueue_latency(args, database_url: str, redis_url: str) -> list[float]:
     """Milliseconds of the queueing step alone: ``RQRunner.submitted`` (row read + enqueue)."""
     from dockyard.config import Settings
-    from dockyard.runners.rq import RQRunner
+    from dockyard.runners.rq.api import RQRunner
 
     store = Store.open(database_url)
     runner = RQRunner(store, redis_url, settings=Settings(database_url=database_url))

@@ -14,7 +14,7 @@ from rq.command import send_stop_job_command
 
 from dockyard.chem.core.progress import DOCKING_PROGRESS
 from dockyard.jobs.store import Store
-from dockyard.runners.rq import rq_job_id
+from dockyard.runners.rq.queue import rq_job_id
 from tests.conftest import SMALL_BOX, LiveServer, _free_port
 from tests.scale.conftest import (
     LONG_JOB,

@@ -13,9 +13,9 @@ from sqlalchemy import func, select, update
 from dockyard.config import Settings
 from dockyard.jobs.models import Job, JobFile, JobStatus, utcnow
 from dockyard.jobs.store import Store, StoredFile
-from dockyard.runners.reconcile import Reconciler, backoff
-from dockyard.runners.rq import JobQueue, connect, parse_rq_job_id, rq_job_id
-from dockyard.runners.rq_worker import perform
+from dockyard.runners.rq.horse import perform
+from dockyard.runners.rq.queue import JobQueue, connect, parse_rq_job_id, rq_job_id
+from dockyard.runners.rq.reconcile import Reconciler, backoff
 from tests.conftest import LiveServer
 from tests.scale.conftest import RedisServer, wait_until
 
@@ -57,7 +57,7 @@ def test_enqueue_once_however_many_try_and_again_after_a_flush(store, redis_serv
 
     rq_job = RQJob.fetch(rq_job_id(ids[0], 1), connection=queue.connection)
     assert rq_job.timeout == 50 + 120  # explicit, never RQ's default of 180 s
-    assert rq_job.func_name == "dockyard.runners.rq_worker.perform"
+    assert rq_job.func_name == "dockyard.runners.rq.horse.perform"
     assert rq_job.args == (ids[0],)
 
     first, second = reconciler(store, redis_server, "a"), reconciler(store, redis_server, "b")
@@ -123,7 +123,7 @@ def test_a_duplicate_rq_job_does_nothing(store, redis_server, monkeypatch):
     [job_id] = new_jobs(store, 1)
     store.cancel_job(job_id)
     monkeypatch.setenv("DOCKYARD_DATABASE_URL", store.engine.url.render_as_string(False))
-    monkeypatch.setattr("dockyard.runners.rq_worker._context", None)
+    monkeypatch.setattr("dockyard.runners.rq.horse._context", None)
     assert perform(job_id).startswith("not pending")
     assert store.get_job(job_id).status == JobStatus.CANCELLED
 

@@ -119,27 +119,26 @@ def dock_in_child(
     it draws its own progress bar on that process's standard output, which is read from here.
     """
     from dockyard.chem.core.progress import DOCKING_PROGRESS, DOCKING_STAGE, docking_progress
+    from dockyard.runners.supervise import JobProcess
 
-    context = multiprocessing.get_context("fork")
-    receiving, sending = context.Pipe(duplex=False)
+    receiving, sending = multiprocessing.get_context("fork").Pipe(duplex=False)
     with tempfile.NamedTemporaryFile(prefix="dockyard-vina-", suffix=".out") as output:
-        child = context.Process(
-            target=_dock, args=(sending, output.name, receptor, ligand, box, options), daemon=True
+        child = JobProcess(
+            _dock, (sending, output.name, receptor, ligand, box, options), name="dockyard-dock"
         )
         child.start()
         sending.close()
         on_stage("computing maps", DOCKING_PROGRESS[0] / 2)
         try:
             while not receiving.poll(0.2):
-                if not child.is_alive():
-                    raise DockingError(f"The docking process ended with code {child.exitcode}.")
+                if (code := child.poll()) is not None:
+                    raise DockingError(f"The docking process ended with code {code}.")
                 progress = docking_progress(Path(output.name).read_text(errors="replace"))
                 if progress is not None:
                     on_stage(DOCKING_STAGE, progress)
             outcome = receiving.recv()
         finally:
-            child.kill()
-            child.join()
+            child.close()
     if isinstance(outcome, DockyardError):
         raise outcome
     return outcome

@@ -41,7 +41,7 @@ def worker(
     logging.getLogger("rq").propagate = False  # RQ logs through its own handler
     logging.getLogger("alembic").setLevel(logging.WARNING)
 
-    from dockyard.runners.rq_worker import run_worker
+    from dockyard.runners.rq.worker import run_worker
 
     run_worker(settings, names, burst=burst)
 

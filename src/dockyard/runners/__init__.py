@@ -2,10 +2,11 @@
 
 Every runner keeps the same contract: the job database is the only source of truth, a job's
 process can be killed at any time (cancel, time limit, crash) and the job is then failed,
-cancelled or queued again — never lost and never completed twice.
+cancelled or queued again — never lost and never completed twice. Both runners supervise that
+process the one way, :mod:`dockyard.runners.supervise`; the science stack loads only inside it.
 """
 
-from dockyard.runners.base import Runner
+from dockyard.runners.base import RegisteredWorker, Runner
 from dockyard.runners.local import LocalRunner
 
-__all__ = ["LocalRunner", "Runner"]
+__all__ = ["LocalRunner", "RegisteredWorker", "Runner"]

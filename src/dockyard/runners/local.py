@@ -11,35 +11,25 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
-import signal
 import socket
 import threading
 import time
-from dataclasses import dataclass, field
 from multiprocessing import forkserver
 from multiprocessing.context import ForkServerContext
-from multiprocessing.process import BaseProcess
 
-from dockyard.jobs.live_progress import ProgressWatcher
 from dockyard.jobs.screening import settle_screens
-from dockyard.jobs.store import Claim, Store
-from dockyard.runners import child
+from dockyard.jobs.store import Store
+from dockyard.runners.base import RegisteredWorker
+from dockyard.runners.supervise import Running, Supervision
 
 log = logging.getLogger(__name__)
 
 TICK_SECONDS = 0.5
 
 
-@dataclass
-class Running:
-    claim: Claim
-    process: BaseProcess
-    started: float = field(default_factory=time.monotonic)
-
-
 def _context() -> ForkServerContext:
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["dockyard.runners.child"])
+    context.set_forkserver_preload(["dockyard.jobs.run"])
     return context
 
 
@@ -56,17 +46,16 @@ class LocalRunner:
         lease_seconds: float = 30.0,
     ):
         self.store = store
-        self.database_url = database_url
-        self.workers = workers
-        self.cpu_per_job = cpu_per_job
+        self.slots = workers
         self.lease_seconds = lease_seconds
         self.name = f"{socket.gethostname()}:{os.getpid()}"
         self._running: dict[int, Running] = {}
-        self._progress = ProgressWatcher(store)
+        self._supervision = Supervision(
+            store, self.name, database_url=database_url, cpu=cpu_per_job, context=_context()
+        )
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
-        self._context = _context()
         self._last_renewal = 0.0
         self._last_recovery = 0.0
 
@@ -85,9 +74,9 @@ class LocalRunner:
         if self._thread is not None:
             self._thread.join(timeout=10)
         for job_id, running in list(self._running.items()):
-            self._kill(running)
+            self._supervision.end(running)
             self.store.release(running.claim)
-            self._forget(job_id)
+            del self._running[job_id]
 
     def submitted(self, job_id: int) -> None:
         self._wake.set()
@@ -96,10 +85,16 @@ class LocalRunner:
         return {
             "kind": "local",
             "name": self.name,
-            "workers": self.workers,
+            "workers": self.slots,
             "running": sorted(self._running),
             "alive": self._thread is not None and self._thread.is_alive(),
         }
+
+    def workers(self) -> list[RegisteredWorker]:
+        """This server's supervisor, the one worker of a local runner."""
+        hostname, _, pid = self.name.rpartition(":")
+        state = "busy" if self._running else "idle"
+        return [RegisteredWorker(name=self.name, hostname=hostname, pid=int(pid), state=state)]
 
     # -- the supervisor loop ------------------------------------------------------------
 
@@ -124,42 +119,20 @@ class LocalRunner:
             self._last_recovery = now
         self._launch()
         for running in self._running.values():
-            self._progress.update(running.claim)
+            self._supervision.watch(running)
 
     def _launch(self) -> None:
-        free = self.workers - len(self._running)
+        free = self.slots - len(self._running)
         if free <= 0 or self._stopping.is_set():
             return
         for claim in self.store.claim_next(self.name, self.lease_seconds, free):
-            process = self._context.Process(
-                target=child.main,
-                args=(self.database_url, claim, self.cpu_per_job),
-                name=f"dockyard-job-{claim.job_id}",
-                daemon=False,
-            )
-            process.start()
-            self.store.set_worker(claim, f"{self.name}:{process.pid}")
-            self._running[claim.job_id] = Running(claim, process)
-            log.info(
-                "job %s attempt %s started in pid %s", claim.job_id, claim.attempt, process.pid
-            )
+            self._running[claim.job_id] = self._supervision.start(claim)
 
     def _reap(self) -> None:
         for job_id, running in list(self._running.items()):
-            code = running.process.exitcode
-            if code is None:
-                continue
-            running.process.close()
-            self._forget(job_id)
-            if code < 0:
-                cause = f"the job's process was killed by {signal.Signals(-code).name}"
-                outcome = self.store.retry_or_fail(running.claim, cause)
-                log.warning("job %s: %s -> %s", job_id, cause, outcome)
-            elif code > 0:
-                self.store.fail(running.claim, f"The job's process exited with code {code}.")
-            else:
-                self.store.fail(running.claim, "The job's process ended without a result.")
-            self._wake.set()
+            if self._supervision.reap(running) is not None:
+                del self._running[job_id]
+                self._wake.set()
 
     def _enforce(self) -> None:
         """Kill children whose job was cancelled, deleted or taken away, or ran too long."""
@@ -171,30 +144,11 @@ class LocalRunner:
                 log.info(
                     "job %s is no longer running here; killing pid %s", job_id, running.process.pid
                 )
-                self._kill(running)
-                running.process.close()
-                self._forget(job_id)
+                self._supervision.end(running)
+                del self._running[job_id]
                 self._wake.set()
-            elif time.monotonic() - running.started > running.claim.time_limit:
-                self._kill(running)
-                self.store.fail(
-                    running.claim,
-                    f"Stopped after exceeding the time limit of {running.claim.time_limit:.0f} s.",
-                )
-
-    def _forget(self, job_id: int) -> None:
-        running = self._running.pop(job_id)
-        self._progress.forget(running.claim)
-
-    def _kill(self, running: Running) -> None:
-        pid = running.process.pid
-        if pid is None or running.process.exitcode is not None:
-            return
-        try:
-            os.killpg(pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            running.process.kill()
-        running.process.join(timeout=5)
+            else:
+                self._supervision.stop_if_over_time(running)
 
     def _recover(self, *, startup: bool) -> None:
         """Re-queue jobs whose runner is gone: at once for a dead local pid, else by lease."""

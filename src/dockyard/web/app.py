@@ -26,7 +26,7 @@ WEB = files("dockyard.web")
 def make_runner(settings: Settings, store: Store) -> Runner:
     """RQ workers when ``DOCKYARD_REDIS_URL`` is set, else jobs run in this server's children."""
     if settings.redis_url:
-        from dockyard.runners.rq import RQRunner
+        from dockyard.runners.rq.api import RQRunner
 
         return RQRunner(store, settings.redis_url, settings=settings)
     return LocalRunner(

@@ -8,6 +8,7 @@ jobs and their workers, and says that the queue cannot be reached.
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
@@ -119,13 +120,12 @@ def collect(store, runner: Runner) -> WorkersStatus:
     workers: list[WorkerInfo] = []
     if kind == "rq" and queue.reachable:
         try:
-            registered = runner.registered_workers()  # type: ignore[attr-defined]
+            registered = runner.workers()
         except Exception as error:  # Redis went away between the two calls
             queue.reachable, queue.error, registered = False, f"Redis is unreachable: {error}", []
         for worker in registered:
-            fields = {key: value for key, value in worker.items() if key in WorkerInfo.model_fields}
             workers.append(
-                WorkerInfo(**fields, registered=True, jobs=running.pop(worker["name"], []))
+                WorkerInfo(**asdict(worker), registered=True, jobs=running.pop(worker.name, []))
             )
     elif kind == "local":
         name = str(described.get("name"))

@@ -1,8 +1,4 @@
-"""The RQ runner: the API puts job ids on a Redis queue and ``dockyard worker`` processes run them.
-
-Redis carries only *which job to run next*. The API never reads a job's state from Redis: it
-writes the job row, enqueues the id, and reads everything back from the database. Losing Redis
-loses no job — :mod:`dockyard.runners.reconcile` enqueues pending jobs the queue forgot.
+"""The Redis side of the RQ runner: RQ job ids, connections, and the queue of Dockyard job ids.
 
 Each RQ job is named ``dockyard-{job_id}-{attempt}``, after the attempt it will run as, so one
 attempt is enqueued at most once however many API processes and reconcilers try at the same
@@ -10,34 +6,28 @@ time, and a stale RQ record of an earlier attempt never collides with the next o
 runs anyway (a duplicate, or a job cancelled meanwhile) finds the row no longer pending, fails
 to claim it and does nothing: the compare-and-set claim in the store is what makes every
 duplicate harmless.
+
+The functions RQ calls are named, not imported: they live in :mod:`dockyard.runners.rq.horse`,
+above this module, and only work-horses need them.
 """
 
 from __future__ import annotations
 
-import logging
 import os
-import socket
-import threading
-import time
 from dataclasses import dataclass
-from typing import Any
 
 from redis import Redis
-from redis.exceptions import RedisError
 from rq import Callback, Queue
 from rq.job import Job as RQJob
 from rq.registry import FailedJobRegistry, StartedJobRegistry
 from rq.worker import Worker
 
-from dockyard.errors import NotFoundError
-from dockyard.jobs.models import CONTAINER_KINDS
-from dockyard.jobs.store import PendingJob, Store
+from dockyard.jobs.store import PendingJob
+from dockyard.runners.base import RegisteredWorker
 
-log = logging.getLogger(__name__)
-
-PERFORM = "dockyard.runners.rq_worker.perform"
-ON_FAILURE = "dockyard.runners.rq_worker.on_failure"
-ON_STOPPED = "dockyard.runners.rq_worker.on_stopped"
+PERFORM = "dockyard.runners.rq.horse.perform"
+ON_FAILURE = "dockyard.runners.rq.horse.on_failure"
+ON_STOPPED = "dockyard.runners.rq.horse.on_stopped"
 
 TIMEOUT_MARGIN = 120
 """Seconds RQ allows on top of a job's own time limit, which the work-horse enforces itself:
@@ -155,101 +145,30 @@ class JobQueue:
             queued, started, failed = pipe.execute()
         return {"queued": queued, "started": started, "failed": failed}
 
-    def workers(self) -> list[dict[str, Any]]:
-        """Every RQ worker registered in Redis, as plain data."""
-        described = []
-        for worker in Worker.all(connection=self.connection):
-            current = worker.get_current_job_id()
-            described.append(
-                {
-                    "name": worker.name,
-                    "hostname": worker.hostname,
-                    "pid": worker.pid,
-                    "state": str(getattr(worker.get_state(), "value", worker.get_state())),
-                    "queues": worker.queue_names(),
-                    "birth": worker.birth_date,
-                    "last_heartbeat": worker.last_heartbeat,
-                    "successful_jobs": worker.successful_job_count,
-                    "failed_jobs": worker.failed_job_count,
-                    "rq_job": current,
-                    "job_id": (parse_rq_job_id(current) or (None,))[0] if current else None,
-                }
+    def workers(self) -> list[RegisteredWorker]:
+        """Every RQ worker registered in Redis."""
+        described = [
+            RegisteredWorker(
+                name=worker.name,
+                hostname=worker.hostname,
+                pid=worker.pid,
+                state=str(getattr(worker.get_state(), "value", worker.get_state())),
+                queues=worker.queue_names(),
+                birth=worker.birth_date,
+                last_heartbeat=worker.last_heartbeat,
+                successful_jobs=worker.successful_job_count,
+                failed_jobs=worker.failed_job_count,
+                rq_job=worker.get_current_job_id(),
             )
-        return sorted(described, key=lambda worker: worker["name"])
+            for worker in Worker.all(connection=self.connection)
+        ]
+        return sorted(described, key=lambda worker: worker.name)
 
 
-class RQRunner:
-    """The API's side of the RQ runner: enqueue on submit, reconcile at start and periodically.
-
-    It runs no job itself. While Redis is unreachable, submitting still works: the job row is
-    written and the reconciler enqueues it once Redis is back.
-    """
-
-    RETRY_REDIS_AFTER = 5.0
-
-    def __init__(self, store: Store, redis_url: str, *, settings: Any):
-        from dockyard.runners.reconcile import Reconciler
-
-        self.store = store
-        self.redis_url = redis_url
-        self.settings = settings
-        self.name = f"api:{socket.gethostname()}:{os.getpid()}"
-        self.jobs = JobQueue(connect(redis_url, timeout=2.0), settings.queue)
-        self.reconciler = Reconciler(
-            store,
-            JobQueue(connect(redis_url), settings.queue),
-            owner=self.name,
-            interval=settings.reconcile_seconds,
-            retry_backoff=settings.retry_backoff,
-        )
-        self._redis_down_until = 0.0
-        self._lock = threading.Lock()
-
-    # -- Runner interface ---------------------------------------------------------------
-
-    def start(self) -> None:
-        self.reconciler.start()
-
-    def stop(self) -> None:
-        """Stop reconciling. Jobs run on the workers; nothing here to hand back."""
-        self.reconciler.stop()
-
-    def submitted(self, job_id: int) -> None:
-        """Enqueue a new job (or, for a screen, let the reconciler enqueue its chunks now)."""
-        if time.monotonic() < self._redis_down_until:
-            return  # the reconciler enqueues it once Redis answers again
-        try:
-            job = self.store.get_job(job_id)
-        except NotFoundError:
-            return  # deleted already
-        if job.kind in CONTAINER_KINDS:
-            self.reconciler.wake()
-            return
-        try:
-            self.jobs.enqueue(job.id, job.attempt, job.time_limit)
-        except RedisError as error:
-            with self._lock:
-                self._redis_down_until = time.monotonic() + self.RETRY_REDIS_AFTER
-            log.warning("job %s stays pending until Redis answers again: %s", job_id, error)
-
-    def registered_workers(self) -> list[dict[str, Any]]:
-        """The RQ workers registered in Redis (for ``/api/workers``; not a job's state)."""
-        return self.jobs.workers()
-
-    def describe(self) -> dict[str, object]:
-        state: dict[str, object] = {
-            "kind": "rq",
-            "name": self.name,
-            "redis": safe_url(self.redis_url),
-            "queue": self.settings.queue,
-            "reconciler": self.reconciler.describe(),
-        }
-        try:
-            self.jobs.connection.ping()
-            state.update(alive=True, depth=self.jobs.depth())
-        except RedisError as error:
-            state.update(alive=False, error=f"Redis is unreachable: {error}")
-        return state
-
-
-__all__ = ["JobQueue", "RQRunner", "connect", "parse_rq_job_id", "rq_job_id"]
+__all__ = [
+    "JobQueue",
+    "connect",
+    "parse_rq_job_id",
+    "rq_job_id",
+    "safe_url",
+]

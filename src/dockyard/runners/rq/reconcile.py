@@ -29,7 +29,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from dockyard.jobs.models import utcnow
 from dockyard.jobs.screening import settle_screens
 from dockyard.jobs.store import PendingJob, Store
-from dockyard.runners.rq import JobQueue
+from dockyard.runners.rq.queue import JobQueue
 
 log = logging.getLogger(__name__)
 
