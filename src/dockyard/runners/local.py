@@ -21,7 +21,6 @@ from multiprocessing.context import ForkServerContext
 from multiprocessing.process import BaseProcess
 
 from dockyard.jobs.live_progress import ProgressWatcher
-from dockyard.jobs.screening import settle_screens
 from dockyard.jobs.store import Claim, Store
 from dockyard.runners import child
 
@@ -215,7 +214,7 @@ class LocalRunner:
             log.warning(
                 "job %s: %s -> %s", claim.job_id, cause, self.store.retry_or_fail(claim, cause)
             )
-        settle_screens(self.store)
+        self.store.screens.settle()
 
 
 def _is_dead_local_runner(worker: str | None, host: str) -> bool:

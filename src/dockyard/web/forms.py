@@ -10,7 +10,8 @@ from typing import Annotated, Any, BinaryIO
 from fastapi import Depends, File, Form, UploadFile
 
 from dockyard.errors import FileTooLargeError
-from dockyard.jobs.submit import BOX_FIELDS, OPTION_FIELDS, PREPARATION_FIELDS, DockRequest, Upload
+from dockyard.jobs.params import OPTION_FIELDS
+from dockyard.jobs.submit import BOX_FIELDS, PREPARATION_FIELDS, DockRequest, Upload
 
 OptionalFile = Annotated[UploadFile | None, File()]
 OptionalText = Annotated[str | None, Form()]
