@@ -21,9 +21,9 @@ from sqlalchemy import update
 
 from dockyard.chem import LIGAND_FORMATS, RECEPTOR_FORMATS, example_paths
 from dockyard.config import Settings
+from dockyard.jobs.files import DOWNLOADS
 from dockyard.jobs.models import Job, JobStatus, utcnow
 from dockyard.web import pages
-from dockyard.web.schemas import DOWNLOADS
 from tests.conftest import AppClient, LiveServer
 
 HTML = {"Accept": "text/html"}

@@ -11,6 +11,7 @@ from rich.table import Table
 
 from dockyard.cli.common import app, console, errors, fail, read_file
 from dockyard.errors import DockyardError
+from dockyard.jobs.files import LIGAND_PDBQT, LIGAND_SDF, RECEPTOR_PDB, RECEPTOR_PDBQT
 
 Triple = tuple[float, float, float]
 
@@ -126,11 +127,11 @@ def prepare(
 
 def _write(folder: Path, data: dict) -> None:
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "receptor.pdbqt").write_text(data["receptor"]["pdbqt"])
-    (folder / "receptor.pdb").write_text(data["receptor"]["pdb"])
+    (folder / RECEPTOR_PDBQT).write_text(data["receptor"]["pdbqt"])
+    (folder / RECEPTOR_PDB).write_text(data["receptor"]["pdb"])
     if data["ligand"]:
-        (folder / "ligand.pdbqt").write_text(data["ligand"]["pdbqt"])
-        (folder / "ligand.sdf").write_text(data["ligand"]["sdf"])
+        (folder / LIGAND_PDBQT).write_text(data["ligand"]["pdbqt"])
+        (folder / LIGAND_SDF).write_text(data["ligand"]["sdf"])
     summary = {key: value for key, value in data.items() if key not in ("receptor", "ligand")}
     summary["receptor_report"] = data["receptor"]["report"]
     summary["ligand"] = (

@@ -31,6 +31,7 @@ from dockyard.cli.common import (
 )
 from dockyard.config import default_workers
 from dockyard.errors import DockyardError
+from dockyard.jobs.files import RESULTS_CSV
 
 FOLLOW_SECONDS = 1.0
 
@@ -97,6 +98,7 @@ def _screen_here(
 ) -> None:
     """Run the screen with the same store, chunks and runner as the server, in a temp folder."""
     from dockyard.jobs import screen_results
+    from dockyard.jobs.params import ScreenParams
     from dockyard.jobs.screening import LibraryUpload, ScreenRequest, submit_screen
     from dockyard.jobs.store import Store
     from dockyard.jobs.submit import DockRequest, Upload
@@ -132,7 +134,8 @@ def _screen_here(
                 )
         except DockyardError as error:
             fail(error.message)
-        console.print(f"Screening {job.params['total']} ligands with {workers} worker(s)")
+        total = ScreenParams.from_job(job).total
+        console.print(f"Screening {total} ligands with {workers} worker(s)")
         runner.start()
         try:
             _follow(
@@ -189,7 +192,7 @@ def _screen_on_server(
 
     _follow(lambda: httpx.get(f"{base}/api/screens/{screen_id}", timeout=60).json())
     if out is not None:
-        _write(out, _stream(f"{base}/api/screens/{screen_id}/results.csv"))
+        _write(out, _stream(f"{base}/api/screens/{screen_id}/{RESULTS_CSV}"))
     if top_sdf is not None:
         _write(top_sdf, _stream(f"{base}/api/screens/{screen_id}/top.sdf?n={top}"))
 

@@ -47,6 +47,7 @@ class JobStatus(enum.StrEnum):
 
 FINISHED_STATUSES = frozenset({JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED})
 
+DOCK_KIND = "dock"
 SCREEN_KIND = "screen"
 CHUNK_KIND = "screen_chunk"
 CONTAINER_KINDS = frozenset({SCREEN_KIND})
@@ -92,7 +93,7 @@ class Job(Base):
     parent_id: Mapped[int | None] = mapped_column(
         ForeignKey("jobs.id", ondelete="CASCADE"), nullable=True
     )
-    kind: Mapped[str] = mapped_column(String(32), default="dock")
+    kind: Mapped[str] = mapped_column(String(32), default=DOCK_KIND)
     name: Mapped[str] = mapped_column(String(200), default="")
     status: Mapped[JobStatus] = mapped_column(
         Enum(

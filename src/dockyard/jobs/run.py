@@ -24,9 +24,18 @@ from dockyard.chem import (
     versions,
 )
 from dockyard.errors import DockyardError
-from dockyard.jobs.models import Job
+from dockyard.jobs.files import (
+    PDBQT_MEDIA,
+    POSES_PDBQT,
+    POSES_SDF,
+    RECEPTOR_PDBQT,
+    RECEPTOR_UPLOAD,
+    SDF_MEDIA,
+    upload_name,
+)
+from dockyard.jobs.models import CHUNK_KIND, DOCK_KIND, Job
+from dockyard.jobs.params import DockParams
 from dockyard.jobs.screen_chunks import run_screen_chunk
-from dockyard.jobs.screening import settle_screens
 from dockyard.jobs.store import Claim, ClaimLost, Store, StoredFile
 
 log = logging.getLogger(__name__)
@@ -40,11 +49,12 @@ def run_job(store: Store, claim: Claim, *, cpu: int = 0) -> None:
         _execute(store, job, claim, cpu)
     finally:
         if job.parent_id is not None:
-            settle_screens(store, [job.parent_id])
+            store.screens.settle([job.parent_id])
 
 
 def _execute(store: Store, job: Job, claim: Claim, cpu: int) -> None:
-    provenance = {**versions(), "seed": job.params.get("seed"), "attempt": claim.attempt}
+    seed = DockParams.from_job(job).seed if job.kind == DOCK_KIND else None
+    provenance = {**versions(), "seed": seed, "attempt": claim.attempt}
 
     def report(stage: str, progress: float) -> None:
         if not store.set_progress(claim, stage, progress):
@@ -77,40 +87,37 @@ def _text(store: Store, job: Job, name: str) -> str:
 def run_docking(
     store: Store, job: Job, report: Report, cpu: int
 ) -> tuple[dict[str, Any], list[StoredFile]]:
-    params = job.params
-    box = Box.from_fields(params["box"])
-    receptor, files = _receptor(store, job, box, report)
-    options = DockingOptions.from_fields({**params, "cpu": cpu})
-    ligands = [
-        PreparedLigand.from_pdbqt(_text(store, job, name))
-        for name in params["ligand"].get("files", ["ligand.pdbqt"])
-    ]
+    params = DockParams.from_job(job)
+    box = params.search_box()
+    receptor, files = _receptor(store, job, params, box, report)
+    options = params.docking_options(cpu)
+    ligands = [PreparedLigand.from_pdbqt(_text(store, job, name)) for name in params.ligand.files]
     if len(ligands) == 1:
         result = dock(receptor, ligands[0], box, options, on_stage=report, progress_bar=True)
         extra: dict[str, Any] = {}
     else:
-        result, extra = _dock_stereoisomers(receptor, ligands, box, options, report, params)
+        smiles = params.ligand.stereoisomers
+        result, extra = _dock_stereoisomers(receptor, ligands, box, options, report, smiles)
     results = {**result.to_dict(), **extra, "receptor_report": receptor.report}
     files += [
-        StoredFile("poses.pdbqt", result.poses_pdbqt.encode(), "chemical/x-pdbqt"),
-        StoredFile("poses.sdf", result.poses_sdf.encode(), "chemical/x-mdl-sdfile"),
+        StoredFile(POSES_PDBQT, result.poses_pdbqt.encode(), PDBQT_MEDIA),
+        StoredFile(POSES_SDF, result.poses_sdf.encode(), SDF_MEDIA),
     ]
     return results, files
 
 
 def _receptor(
-    store: Store, job: Job, box: Box, report: Report
+    store: Store, job: Job, params: DockParams, box: Box, report: Report
 ) -> tuple[PreparedReceptor, list[StoredFile]]:
     """The receptor prepared at submission, or (jobs stored before that) prepared now."""
-    params = job.params
-    if params["receptor"].get("prepared"):
-        pdbqt = _text(store, job, "receptor.pdbqt")
-        return PreparedReceptor(pdbqt=pdbqt, report=params.get("receptor_report", {})), []
+    if params.receptor.prepared:
+        pdbqt = _text(store, job, RECEPTOR_PDBQT)
+        return PreparedReceptor(pdbqt=pdbqt, report=params.receptor_report), []
     report("preparing receptor", 0.02)
-    receptor_format = params["receptor"]["format"]
-    receptor_text = _text(store, job, f"receptor.{receptor_format}")
+    receptor_format = params.receptor.format
+    receptor_text = _text(store, job, upload_name(RECEPTOR_UPLOAD, receptor_format))
     receptor = prepare_receptor(receptor_text, receptor_format, box=box)
-    return receptor, [StoredFile("receptor.pdbqt", receptor.pdbqt.encode(), "chemical/x-pdbqt")]
+    return receptor, [StoredFile(RECEPTOR_PDBQT, receptor.pdbqt.encode(), PDBQT_MEDIA)]
 
 
 def _dock_stereoisomers(
@@ -119,13 +126,12 @@ def _dock_stereoisomers(
     box: Box,
     options: DockingOptions,
     report: Report,
-    params: dict[str, Any],
+    smiles: tuple[str, ...],
 ) -> tuple[DockingResult, dict[str, Any]]:
     """Dock every stereoisomer with one set of grid maps; the best one's poses are kept."""
     docker = DockingSession(
         receptor, box, scoring=options.scoring, cpu=options.cpu, seed=options.seed
     )
-    smiles = params["ligand"].get("stereoisomers", [])
     results = []
     for index, ligand in enumerate(ligands):
 
@@ -143,6 +149,6 @@ def _dock_stereoisomers(
 
 
 HANDLERS: dict[str, Callable[..., tuple[dict[str, Any], list[StoredFile]]]] = {
-    "dock": run_docking,
-    "screen_chunk": run_screen_chunk,
+    DOCK_KIND: run_docking,
+    CHUNK_KIND: run_screen_chunk,
 }

@@ -3,15 +3,19 @@
 State changes are compare-and-set updates fenced by ``(status, attempt)``: a worker writes
 progress or an outcome only while the job is still ``running`` on *its* attempt. A job that
 was cancelled, deleted or handed to another worker meanwhile ignores the late write, so a
-killed or orphaned worker can never complete a job twice or overwrite a cancel.
+killed or orphaned worker can never complete a job twice or overwrite a cancel. Every such
+write goes through :func:`fenced`; a screen's rows are written by :attr:`Store.screens`.
+No other module writes to the database.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, delete, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
@@ -26,6 +30,9 @@ from dockyard.jobs.models import (
     JobStatus,
     utcnow,
 )
+
+if TYPE_CHECKING:
+    from dockyard.jobs.screen_store import ScreenStore
 
 
 @dataclass(frozen=True)
@@ -76,7 +83,15 @@ class Store:
         self.engine.dispose()
 
     def session(self) -> Session:
+        """A session for reading; writes are the methods of the store and of its screens."""
         return self._sessions()
+
+    @cached_property
+    def screens(self) -> ScreenStore:
+        """The writes and reads of screens, their chunks and their ligands."""
+        from dockyard.jobs.screen_store import ScreenStore
+
+        return ScreenStore(self)
 
     def ping(self) -> None:
         with self.session() as session:
@@ -276,28 +291,28 @@ class Store:
         expires = utcnow() + timedelta(seconds=lease_seconds)
         with self.session() as session, session.begin():
             for claim in claims:
-                session.execute(
-                    _fenced(claim).values(lease_expires_at=expires),
-                    execution_options={"synchronize_session": False},
-                )
+                with contextlib.suppress(ClaimLost):
+                    fenced(session, claim, lease_expires_at=expires)
+
+    def _write_fenced(self, claim: Claim, *where: Any, **values: Any) -> bool:
+        """One fenced update in its own transaction; False when the claim is lost."""
+        try:
+            with self.session() as session, session.begin():
+                fenced(session, claim, *where, **values)
+        except ClaimLost:
+            return False
+        return True
 
     def set_progress(self, claim: Claim, stage: str, progress: float) -> bool:
-        with self.session() as session, session.begin():
-            result = session.execute(
-                _fenced(claim).values(stage=stage, progress=progress, updated_at=utcnow())
-            )
-        return result.rowcount == 1
+        return self._write_fenced(claim, stage=stage, progress=progress, updated_at=utcnow())
 
     def advance_progress(self, claim: Claim, stage: str, progress: float) -> bool:
         """Raise the progress of ``stage`` while the job is still in it: for the process that
         supervises a job, which must never overwrite a later stage the job has written."""
-        with self.session() as session, session.begin():
-            result = session.execute(
-                _fenced(claim)
-                .where(Job.stage == stage, Job.progress < progress)
-                .values(progress=progress, updated_at=utcnow())
-            )
-        return result.rowcount == 1
+        return self._write_fenced(
+            claim, Job.stage == stage, Job.progress < progress,
+            progress=progress, updated_at=utcnow(),
+        )  # fmt: skip
 
     def complete(
         self,
@@ -309,9 +324,11 @@ class Store:
     ) -> bool:
         """Write the outcome and output files in one transaction, only if still ours."""
         now = utcnow()
-        with self.session() as session, session.begin():
-            result = session.execute(
-                _fenced(claim).values(
+        try:
+            with self.session() as session, session.begin():
+                fenced(
+                    session,
+                    claim,
                     status=JobStatus.COMPLETED,
                     stage="completed",
                     progress=1.0,
@@ -323,12 +340,10 @@ class Store:
                     error=None,
                     error_detail=None,
                 )
-            )
-            if result.rowcount != 1:
-                session.rollback()
-                return False
-            for stored in files:
-                session.merge(file_row(claim.job_id, stored, role="output"))
+                for stored in files:
+                    session.merge(file_row(claim.job_id, stored, role="output"))
+        except ClaimLost:
+            return False
         return True
 
     def fail(
@@ -351,9 +366,7 @@ class Store:
         }
         if provenance is not None:
             values["provenance"] = provenance
-        with self.session() as session, session.begin():
-            result = session.execute(_fenced(claim).values(**values))
-        return result.rowcount == 1
+        return self._write_fenced(claim, **values)
 
     def retry_or_fail(self, claim: Claim, cause: str) -> JobStatus | None:
         """The process running ``claim`` died: queue it again, or fail it after the last try."""
@@ -364,39 +377,32 @@ class Store:
         if claim.attempt >= job.max_attempts:
             message = f"{cause} on each of {claim.attempt} attempts; giving up."
             return JobStatus.FAILED if self.fail(claim, message) else None
-        now = utcnow()
-        with self.session() as session, session.begin():
-            result = session.execute(
-                _fenced(claim).values(
-                    status=JobStatus.PENDING,
-                    stage=f"queued again: {cause} (attempt {claim.attempt})",
-                    progress=0.0,
-                    worker=None,
-                    lease_expires_at=None,
-                    updated_at=now,
-                )
-            )
-        return JobStatus.PENDING if result.rowcount == 1 else None
+        queued = self._write_fenced(
+            claim,
+            status=JobStatus.PENDING,
+            stage=f"queued again: {cause} (attempt {claim.attempt})",
+            progress=0.0,
+            worker=None,
+            lease_expires_at=None,
+            updated_at=utcnow(),
+        )
+        return JobStatus.PENDING if queued else None
 
     def release(self, claim: Claim) -> bool:
         """Hand a job back to the queue on a clean shutdown, without using up one of its tries."""
-        with self.session() as session, session.begin():
-            result = session.execute(
-                _fenced(claim).values(
-                    status=JobStatus.PENDING,
-                    stage="queued again: the server stopped",
-                    progress=0.0,
-                    worker=None,
-                    lease_expires_at=None,
-                    max_attempts=Job.max_attempts + 1,
-                    updated_at=utcnow(),
-                )
-            )
-        return result.rowcount == 1
+        return self._write_fenced(
+            claim,
+            status=JobStatus.PENDING,
+            stage="queued again: the server stopped",
+            progress=0.0,
+            worker=None,
+            lease_expires_at=None,
+            max_attempts=Job.max_attempts + 1,
+            updated_at=utcnow(),
+        )
 
     def set_worker(self, claim: Claim, worker: str) -> None:
-        with self.session() as session, session.begin():
-            session.execute(_fenced(claim).values(worker=worker))
+        self._write_fenced(claim, worker=worker)
 
     def expired_claims(self, now: datetime | None = None) -> list[tuple[Claim, str | None]]:
         """Running jobs whose worker stopped renewing its lease, with the worker's name."""
@@ -437,10 +443,27 @@ class Store:
             return [PendingJob(*row) for row in session.execute(query)]
 
 
-def _fenced(claim: Claim):
-    return update(Job).where(
-        Job.id == claim.job_id, Job.status == JobStatus.RUNNING, Job.attempt == claim.attempt
+def fenced(session: Session, claim: Claim, *where: Any, **values: Any) -> None:
+    """Update the claimed job's row with ``values`` only while the claim still holds.
+
+    The compare-and-set every worker write goes through: the job must still be ``running`` on
+    the claim's attempt (and match any further ``where`` conditions). Raises
+    :class:`ClaimLost` when no row matched, so the caller's transaction is rolled back and
+    whatever else it was about to write is not written.
+    """
+    result = session.execute(
+        update(Job)
+        .where(
+            Job.id == claim.job_id,
+            Job.status == JobStatus.RUNNING,
+            Job.attempt == claim.attempt,
+            *where,
+        )
+        .values(**values),
+        execution_options={"synchronize_session": False},
     )
+    if result.rowcount != 1:
+        raise ClaimLost(f"job {claim.job_id} is no longer held by attempt {claim.attempt}")
 
 
 def file_row(job_id: int, stored: StoredFile, role: str) -> JobFile:
@@ -454,4 +477,4 @@ def file_row(job_id: int, stored: StoredFile, role: str) -> JobFile:
     )
 
 
-__all__ = ["FINISHED_STATUSES", "Claim", "ClaimLost", "Store", "StoredFile", "file_row"]
+__all__ = ["FINISHED_STATUSES", "Claim", "ClaimLost", "Store", "StoredFile", "fenced", "file_row"]

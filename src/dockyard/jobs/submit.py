@@ -27,10 +27,23 @@ from dockyard.chem import (
 )
 from dockyard.chem.core.options import random_seed
 from dockyard.errors import FileTooLargeError, InputError, UnsupportedFileError
+from dockyard.jobs.files import (
+    LIGAND_PDBQT,
+    LIGAND_UPLOAD,
+    PDB_MEDIA,
+    PDBQT_MEDIA,
+    RECEPTOR_PDBQT,
+    RECEPTOR_PREPARED_PDB,
+    RECEPTOR_UPLOAD,
+    REFERENCE_UPLOAD,
+    isomer_pdbqt,
+    upload_name,
+)
+from dockyard.jobs.models import DOCK_KIND
+from dockyard.jobs.params import OPTION_FIELDS
 from dockyard.jobs.store import StoredFile
 
 PREPARATION_FIELDS = ("ph", "keep_waters", "keep_hetero", "altloc", "stereo")
-OPTION_FIELDS = ("scoring", "exhaustiveness", "num_poses", "energy_range", "seed")
 MAX_SMILES_LENGTH = 2000
 MAX_NAME_LENGTH = 200
 
@@ -87,21 +100,24 @@ def preflight_request(
     # The upload as it came (a PDBQT upload is kept as the cleaned receptor.pdbqt instead).
     files = []
     if receptor_format != "pdbqt":
-        files.append(StoredFile(f"receptor.{receptor_format}", receptor_text.encode()))
+        files.append(
+            StoredFile(upload_name(RECEPTOR_UPLOAD, receptor_format), receptor_text.encode())
+        )
     ligand_file = None
     if request.ligand is not None:
         ligand_format, ligand_text = _read_upload(
             request.ligand, "ligand", LIGAND_FORMATS, max_upload_bytes
         )
         ligand_file = InputFile(ligand_text, ligand_format, request.ligand.filename)
-        files.append(StoredFile(f"ligand_input.{ligand_format}", ligand_text.encode()))
+        files.append(StoredFile(upload_name(LIGAND_UPLOAD, ligand_format), ligand_text.encode()))
     reference = None
     if request.reference_ligand is not None:
         reference_format, reference_text = _read_upload(
             request.reference_ligand, "reference_ligand", REFERENCE_FORMATS, max_upload_bytes
         )
         reference = InputFile(reference_text, reference_format, request.reference_ligand.filename)
-        files.append(StoredFile(f"reference_ligand.{reference_format}", reference_text.encode()))
+        reference_name = upload_name(REFERENCE_UPLOAD, reference_format)
+        files.append(StoredFile(reference_name, reference_text.encode()))
     checked = PreflightRequest(
         receptor=InputFile(receptor_text, receptor_format, request.receptor.filename),
         ligand=ligand_file,
@@ -129,8 +145,8 @@ def prepare_target(
     assert box is not None
     receptor = checked.receptor
     files += [
-        StoredFile("receptor.pdbqt", receptor.pdbqt.encode(), "chemical/x-pdbqt"),
-        StoredFile("receptor_prepared.pdb", receptor.pdb.encode(), "chemical/x-pdb"),
+        StoredFile(RECEPTOR_PDBQT, receptor.pdbqt.encode(), PDBQT_MEDIA),
+        StoredFile(RECEPTOR_PREPARED_PDB, receptor.pdb.encode(), PDB_MEDIA),
     ]
     box_params: dict[str, Any] = {"box_source": checked.box_source}
     if checked.box_source in ("reference_ligand", "residues", "protein"):
@@ -175,11 +191,9 @@ def build_dock_job(request: DockRequest, *, max_upload_bytes: int) -> JobSpec:
         options = options.with_seed(random_seed())
     files = list(target.files)
     isomers = [ligand, *ligand.isomers]
-    ligand_files = ["ligand.pdbqt"] + [
-        f"ligand_isomer_{i}.pdbqt" for i in range(2, len(isomers) + 1)
-    ]
+    ligand_files = [LIGAND_PDBQT] + [isomer_pdbqt(i) for i in range(2, len(isomers) + 1)]
     files += [
-        StoredFile(name, isomer.pdbqt.encode(), "chemical/x-pdbqt")
+        StoredFile(name, isomer.pdbqt.encode(), PDBQT_MEDIA)
         for name, isomer in zip(ligand_files, isomers, strict=True)
     ]
     if smiles:
@@ -201,14 +215,10 @@ def build_dock_job(request: DockRequest, *, max_upload_bytes: int) -> JobSpec:
     params = {
         **target.params,
         "ligand": ligand_params,
-        "scoring": options.scoring,
-        "exhaustiveness": options.exhaustiveness,
-        "num_poses": options.num_poses,
-        "energy_range": options.energy_range,
-        "seed": options.seed,
+        **{name: getattr(options, name) for name in OPTION_FIELDS},
         "warnings": [*ligand.notes, *target.params["warnings"]],
     }
-    return JobSpec(kind="dock", name=name, params=params, files=files)
+    return JobSpec(kind=DOCK_KIND, name=name, params=params, files=files)
 
 
 def parse_flag(value: Any, field_name: str) -> bool:

@@ -17,7 +17,6 @@ import time
 from multiprocessing import forkserver
 from multiprocessing.context import ForkServerContext
 
-from dockyard.jobs.screening import settle_screens
 from dockyard.jobs.store import Store
 from dockyard.runners.base import RegisteredWorker
 from dockyard.runners.supervise import Running, Supervision
@@ -169,7 +168,7 @@ class LocalRunner:
             log.warning(
                 "job %s: %s -> %s", claim.job_id, cause, self.store.retry_or_fail(claim, cause)
             )
-        settle_screens(self.store)
+        self.store.screens.settle()
 
 
 def _is_dead_local_runner(worker: str | None, host: str) -> bool:

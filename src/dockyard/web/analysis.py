@@ -19,6 +19,7 @@ from pydantic import BaseModel
 
 from dockyard.chem.interactions import pose_interactions
 from dockyard.errors import ConflictError, InputError, NotFoundError
+from dockyard.jobs.files import POSES_SDF, RECEPTOR_PDB, RECEPTOR_PDBQT
 from dockyard.jobs.models import Job, JobStatus
 from dockyard.jobs.store import Store
 from dockyard.web.api import StoreDep
@@ -27,7 +28,7 @@ router = APIRouter(prefix="/api", tags=["analysis"])
 
 CACHED_JOBS = 64
 MAX_SMILES_LENGTH = 2000
-RECEPTOR_FILES = (("receptor.pdbqt", "pdbqt"), ("receptor.pdb", "pdb"))
+RECEPTOR_FILES = ((RECEPTOR_PDBQT, "pdbqt"), (RECEPTOR_PDB, "pdb"))
 
 
 class Interaction(BaseModel):
@@ -97,7 +98,7 @@ def job_interactions(store: Store, job: Job) -> list[dict[str, Any]]:
 
     def compute() -> list[dict[str, Any]]:
         receptor, fmt = _receptor(store, job.id)
-        poses_sdf = store.read_file(job.id, "poses.sdf").content.decode()
+        poses_sdf = store.read_file(job.id, POSES_SDF).content.decode()
         poses = pose_interactions(receptor, fmt, poses_sdf)
         return [pose.to_dict() for pose in poses]
 

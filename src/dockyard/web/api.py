@@ -10,6 +10,15 @@ from fastapi.responses import JSONResponse, Response
 from dockyard import __version__
 from dockyard.errors import ConflictError
 from dockyard.jobs.exports import poses_csv
+from dockyard.jobs.files import (
+    CSV_MEDIA,
+    DOWNLOADS,
+    PDBQT_MEDIA,
+    POSES_PDBQT,
+    POSES_SDF,
+    RESULTS_CSV,
+    SDF_MEDIA,
+)
 from dockyard.jobs.models import JobStatus
 from dockyard.jobs.store import Store
 from dockyard.jobs.submit import build_dock_job
@@ -22,7 +31,6 @@ from dockyard.web.forms import (
     read_upload,
 )
 from dockyard.web.schemas import (
-    DOWNLOADS,
     JobCreated,
     JobDetail,
     JobPage,
@@ -126,11 +134,7 @@ def delete_job(job_id: int, store: StoreDep) -> Response:
     return Response(status_code=204)
 
 
-MEDIA_TYPES = {
-    "poses.sdf": "chemical/x-mdl-sdfile",
-    "poses.pdbqt": "chemical/x-pdbqt",
-    "results.csv": "text/csv",
-}
+MEDIA_TYPES = {POSES_SDF: SDF_MEDIA, POSES_PDBQT: PDBQT_MEDIA, RESULTS_CSV: CSV_MEDIA}
 
 
 @router.get("/jobs/{job_id}/{filename}", responses={200: {"content": {"text/plain": {}}}})
@@ -142,7 +146,7 @@ def download(job_id: int, filename: str, store: StoreDep) -> Response:
             f"Job {job_id} is {job.status.value}; {filename} is ready once it has completed.",
             field="filename",
         )
-    if filename == "results.csv":
+    if filename == RESULTS_CSV:
         content = poses_csv((job.results or {}).get("poses", [])).encode()
     else:
         content = store.read_file(job_id, filename).content

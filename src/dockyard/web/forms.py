@@ -11,7 +11,8 @@ from fastapi import Depends, File, Form, UploadFile
 
 from dockyard.chem import BOX_FIELDS
 from dockyard.errors import FileTooLargeError
-from dockyard.jobs.submit import OPTION_FIELDS, PREPARATION_FIELDS, DockRequest, Upload
+from dockyard.jobs.params import OPTION_FIELDS
+from dockyard.jobs.submit import PREPARATION_FIELDS, DockRequest, Upload
 
 OptionalFile = Annotated[UploadFile | None, File()]
 OptionalText = Annotated[str | None, Form()]

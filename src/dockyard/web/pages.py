@@ -20,7 +20,20 @@ from dockyard.chem import REFERENCE_FORMATS, DockingOptions, example_box, exampl
 from dockyard.chem.core.box import DEFAULT_PADDING
 from dockyard.chem.core.progress import DOCKING_PROGRESS
 from dockyard.errors import InputError, NotFoundError
+from dockyard.jobs.files import (
+    LIGAND_SDF,
+    LIGAND_UPLOAD,
+    POSES_PDBQT,
+    POSES_SDF,
+    RECEPTOR_PDB,
+    RECEPTOR_PDBQT,
+    RECEPTOR_UPLOAD,
+    REFERENCE_UPLOAD,
+    RESULTS_CSV,
+    upload_name,
+)
 from dockyard.jobs.models import SCREEN_KIND, JobStatus, utcnow
+from dockyard.jobs.params import DockParams, TargetParams
 from dockyard.web.api import StoreDep, get_job
 from dockyard.web.schemas import JobDetail, JobSummary
 
@@ -40,9 +53,9 @@ ACCEPT = {
 (importing those here would load RDKit and Meeko into the web process)."""
 
 DOWNLOAD_LABELS = {
-    "poses.sdf": "Poses (SDF)",
-    "poses.pdbqt": "Poses (PDBQT)",
-    "results.csv": "Scores (CSV)",
+    POSES_SDF: "Poses (SDF)",
+    POSES_PDBQT: "Poses (PDBQT)",
+    RESULTS_CSV: "Scores (CSV)",
 }
 
 
@@ -132,32 +145,34 @@ def _box_triple(box: Mapping[str, Any], prefix: str, separator: str, spec: str) 
     return separator.join(format(float(value), spec) for value in values)
 
 
-def _box_source(params: Mapping[str, Any]) -> str | None:
-    if params.get("box_source") == "reference_ligand":
-        return f"around the reference ligand, {params.get('padding', DEFAULT_PADDING):g} Å padding"
-    if params.get("box_source") == "explicit":
+def _padding(params: TargetParams) -> float:
+    return DEFAULT_PADDING if params.padding is None else params.padding
+
+
+def _box_source(params: TargetParams) -> str | None:
+    if params.box_source == "reference_ligand":
+        return f"around the reference ligand, {_padding(params):g} Å padding"
+    if params.box_source == "explicit":
         return "centre and size given"
     return None
 
 
-def parameter_rows(params: Mapping[str, Any]) -> list[tuple[str, str]]:
+def parameter_rows(stored: Mapping[str, Any]) -> list[tuple[str, str]]:
     """A docking's parameters as (label, text) rows; whatever is missing is left out."""
-    receptor = params.get("receptor") or {}
-    ligand = params.get("ligand") or {}
-    box = params.get("box") or {}
-    from_smiles = ligand.get("source") == "smiles"
+    params = DockParams.from_dict(stored)
+    ligand = params.ligand
     rows = {
-        "Receptor": receptor.get("filename"),
-        "Ligand": "from SMILES" if from_smiles else ligand.get("filename"),
-        "SMILES": ligand.get("smiles"),
-        "Box centre (Å)": _box_triple(box, "center", ", ", ".3f"),
-        "Box size (Å)": _box_triple(box, "size", " \N{MULTIPLICATION SIGN} ", "g"),
+        "Receptor": params.receptor.filename,
+        "Ligand": "from SMILES" if ligand.from_smiles else ligand.filename,
+        "SMILES": ligand.smiles,
+        "Box centre (Å)": _box_triple(params.box, "center", ", ", ".3f"),
+        "Box size (Å)": _box_triple(params.box, "size", " \N{MULTIPLICATION SIGN} ", "g"),
         "Box": _box_source(params),
-        "Scoring": params.get("scoring"),
-        "Exhaustiveness": params.get("exhaustiveness"),
-        "Poses asked for": params.get("num_poses"),
-        "Energy range (kcal/mol)": params.get("energy_range"),
-        "Seed": params.get("seed"),
+        "Scoring": params.scoring,
+        "Exhaustiveness": params.exhaustiveness,
+        "Poses asked for": params.num_poses,
+        "Energy range (kcal/mol)": params.energy_range,
+        "Seed": params.seed,
     }
     return [(label, _text(value)) for label, value in rows.items() if value not in (None, "")]
 
@@ -171,26 +186,27 @@ def _stored(files: list[str], stem: str) -> str | None:
     return next((name for name in files if name.rpartition(".")[0] == stem), None)
 
 
-def command_line(params: Mapping[str, Any], files: list[str]) -> str:
+def command_line(stored: Mapping[str, Any], files: list[str]) -> str:
     """The ``dockyard dock`` command that repeats a docking, with the user's file names."""
-    receptor = params.get("receptor") or {}
-    ligand = params.get("ligand") or {}
-    box = params.get("box") or {}
-    words = ["dockyard", "dock", "--receptor", receptor.get("filename") or "receptor.pdb"]
-    if ligand.get("source") == "smiles":
-        words += ["--smiles", ligand.get("smiles", "")]
+    params = DockParams.from_dict(stored)
+    ligand = params.ligand
+    box = params.box
+    words = ["dockyard", "dock", "--receptor", params.receptor.filename or RECEPTOR_PDB]
+    if ligand.from_smiles:
+        words += ["--smiles", ligand.smiles or ""]
     else:
-        words += ["--ligand", ligand.get("filename") or "ligand.sdf"]
-    reference = _stored(files, "reference_ligand")
-    if params.get("box_source") == "reference_ligand" and reference:
-        words += ["--autobox-ligand", reference, "--padding", _text(params.get("padding", 4.0))]
+        words += ["--ligand", ligand.filename or LIGAND_SDF]
+    reference = _stored(files, REFERENCE_UPLOAD)
+    if params.box_source == "reference_ligand" and reference:
+        words += ["--autobox-ligand", reference, "--padding", _text(_padding(params))]
     elif box:
         words += ["--center", *(format(box[f"center_{axis}"], "g") for axis in "xyz")]
         words += ["--size", *(format(box[f"size_{axis}"], "g") for axis in "xyz")]
+    given = params.given_options
     for option in ("exhaustiveness", "num_poses", "energy_range", "seed", "scoring"):
-        if params.get(option) is not None:
-            words += [f"--{option.replace('_', '-')}", _text(params[option])]
-    words += ["--out", "poses.sdf"]
+        if option in given:
+            words += [f"--{option.replace('_', '-')}", _text(given[option])]
+    words += ["--out", POSES_SDF]
     return " ".join(shlex.quote(str(word)) for word in words)
 
 
@@ -200,17 +216,17 @@ def viewer_data(job: JobDetail) -> dict[str, Any]:
     files = job.files
     base = f"/api/jobs/{job.id}/"
     finished_ok = job.status == JobStatus.COMPLETED
-    receptor = "receptor.pdbqt" if finished_ok and "receptor.pdbqt" in files else None
-    receptor = receptor or _stored(files, "receptor")
-    reference = _stored(files, "reference_ligand")
-    ligand = job.params.get("ligand") or {}
+    params = DockParams.from_dict(job.params)
+    receptor = RECEPTOR_PDBQT if finished_ok and RECEPTOR_PDBQT in files else None
+    receptor = receptor or _stored(files, RECEPTOR_UPLOAD)
+    reference = _stored(files, REFERENCE_UPLOAD)
     return {
         "receptor": receptor and {"url": base + receptor, "format": _viewer_format(receptor)},
-        "poses": {"url": base + "poses.sdf", "format": "sdf"} if finished_ok else None,
+        "poses": {"url": base + POSES_SDF, "format": "sdf"} if finished_ok else None,
         "reference": reference and {"url": base + reference, "format": _viewer_format(reference)},
-        "box": job.params.get("box"),
+        "box": params.box or None,
         "ligand_name": job.name,
-        "smiles": ligand.get("smiles"),
+        "smiles": params.ligand.smiles,
     }
 
 
@@ -224,39 +240,35 @@ def depiction_url(smiles: str | None, width: int = 240, height: int = 180) -> st
     return f"/api/depict.svg?smiles={quote(smiles, safe='')}&width={width}&height={height}"
 
 
-def list_depiction(params: Mapping[str, Any]) -> str | None:
+def list_depiction(stored: Mapping[str, Any]) -> str | None:
     """The small drawing of a job's ligand in the job list."""
-    return depiction_url((params.get("ligand") or {}).get("smiles"), 120, 72)
+    return depiction_url(DockParams.from_dict(stored).ligand.smiles, 120, 72)
 
 
 def clone_form(job: JobDetail) -> dict[str, Any]:
     """A submission prefilled from a job: its values, and its input files to load again."""
     if job.kind != "dock":
         raise InputError(f"Job {job.id} is a {job.kind} job; only dockings are cloned here.")
-    params = job.params
-    box = params.get("box") or {}
-    ligand = params.get("ligand") or {}
-    reference_mode = params.get("box_source") == "reference_ligand"
+    params = DockParams.from_dict(job.params)
+    ligand = params.ligand
+    reference_mode = params.box_source == "reference_ligand"
     values: dict[str, str] = {"name": job.name}
     if not reference_mode:
-        values |= {key: format(value, "g") for key, value in box.items()}
+        values |= {key: format(value, "g") for key, value in params.box.items()}
     else:
-        values["padding"] = _text(params.get("padding", DEFAULT_PADDING))
-    for option in ("exhaustiveness", "num_poses", "energy_range", "seed", "scoring"):
-        if params.get(option) is not None:
-            values[option] = _text(params[option])
-    if ligand.get("source") == "smiles":
-        values["smiles"] = ligand.get("smiles", "")
+        values["padding"] = _text(_padding(params))
+    values |= {option: _text(value) for option, value in params.given_options.items()}
+    if ligand.from_smiles:
+        values["smiles"] = ligand.smiles or ""
     files = {}
     base = f"/api/jobs/{job.id}/"
-    receptor = params.get("receptor") or {}
-    stored_receptor = f"receptor.{receptor.get('format', 'pdb')}"
+    stored_receptor = upload_name(RECEPTOR_UPLOAD, params.receptor.format)
     if stored_receptor in job.files:
-        files["receptor"] = {"url": base + stored_receptor, "filename": receptor.get("filename")}
-    stored_ligand = _stored(job.files, "ligand_input")
-    if ligand.get("source") == "file" and stored_ligand:
-        files["ligand"] = {"url": base + stored_ligand, "filename": ligand.get("filename")}
-    stored_reference = _stored(job.files, "reference_ligand")
+        files["receptor"] = {"url": base + stored_receptor, "filename": params.receptor.filename}
+    stored_ligand = _stored(job.files, LIGAND_UPLOAD)
+    if ligand.source == "file" and stored_ligand:
+        files["ligand"] = {"url": base + stored_ligand, "filename": ligand.filename}
+    stored_reference = _stored(job.files, REFERENCE_UPLOAD)
     if reference_mode and stored_reference:
         files["reference_ligand"] = {"url": base + stored_reference, "filename": stored_reference}
     for entry in files.values():
@@ -331,12 +343,13 @@ def job_page(request: Request, job_id: int, store: StoreDep) -> Response:
         return RedirectResponse(f"/screens/{job_id}", status_code=303)
     results = job.results or {}
     report = results.get("receptor_report") or {}
+    params = DockParams.from_dict(job.params)
     return render(
         request,
         "job.html",
         job=job,
         viewer=viewer_data(job),
-        depiction=depiction_url((job.params.get("ligand") or {}).get("smiles")),
+        depiction=depiction_url(params.ligand.smiles),
         command=command_line(job.params, job.files) if job.kind == "dock" else None,
         clone_url=f"/?clone={job.id}" if job.kind == "dock" else None,
         interaction_kinds=INTERACTION_LEGEND,
@@ -344,7 +357,7 @@ def job_page(request: Request, job_id: int, store: StoreDep) -> Response:
         run_time=run_time(job),
         docking_end=DOCKING_PROGRESS[1],
         parameters=parameter_rows(job.params),
-        warnings=job.params.get("warnings") or [],
+        warnings=list(params.warnings),
         poses=results.get("poses") or [],
         report={key: value for key, value in report.items() if key != "warnings"},
         report_warnings=report.get("warnings") or [],

@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from dockyard.jobs.files import DOWNLOADS, POSES_PDBQT
 from dockyard.jobs.models import Job, JobStatus
 
 
@@ -78,9 +79,6 @@ class JobDetail(JobSummary):
         )
 
 
-DOWNLOADS = ("poses.sdf", "poses.pdbqt", "results.csv")
-
-
 class JobPage(BaseModel):
     jobs: list[JobSummary]
     next_before: int | None
@@ -110,7 +108,7 @@ class LegacyStatus(BaseModel):
                 scores=scores,
                 best_score=job.results.get("best_score"),
                 num_poses=len(scores),
-                output_file=f"/api/jobs/{job.id}/poses.pdbqt",
+                output_file=f"/api/jobs/{job.id}/{POSES_PDBQT}",
             )
         return cls(
             job_id=job.id, status=job.status, message=job.error or job.stage, results=results

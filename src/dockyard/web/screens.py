@@ -16,7 +16,9 @@ from fastapi.responses import (
 from dockyard.chem.core.formats import LIBRARY_FORMATS, MAX_LIGANDS
 from dockyard.errors import NotFoundError
 from dockyard.jobs import screen_results
+from dockyard.jobs.files import POSES_SDF, RESULTS_CSV
 from dockyard.jobs.models import SCREEN_KIND, LigandStatus, utcnow
+from dockyard.jobs.params import ScreenParams
 from dockyard.jobs.screening import (
     SCREEN_DEFAULT_POSES,
     LibraryUpload,
@@ -96,12 +98,13 @@ def create_screen(
     )
     runner.submitted(screen.id)
     url = f"/api/screens/{screen.id}"
+    params = ScreenParams.from_job(screen)
     body = {
         "job_id": screen.id,
         "status": screen.status.value,
         "url": url,
-        "total": screen.params["total"],
-        "chunk_size": screen.params["chunk_size"],
+        "total": params.total,
+        "chunk_size": params.chunk_size,
     }
     return JSONResponse(body, status_code=201, headers={"Location": url})
 
@@ -117,7 +120,7 @@ def get_screen(
         "params": job.params,
         **screen_results.overview(store, screen_id, top=top),
         "downloads": {
-            "results.csv": f"/api/screens/{screen_id}/results.csv",
+            RESULTS_CSV: f"/api/screens/{screen_id}/{RESULTS_CSV}",
             "top.sdf": f"/api/screens/{screen_id}/top.sdf",
         },
     }
@@ -157,7 +160,7 @@ def get_ligand(screen_id: int, index: int, store: StoreDep) -> dict:
     return {**screen_results.ligand_row(ligand), "poses_sdf": ligand.poses_sdf}
 
 
-@router.get("/{screen_id}/ligands/{index}/poses.sdf")
+@router.get(f"/{{screen_id}}/ligands/{{index}}/{POSES_SDF}")
 def ligand_poses(screen_id: int, index: int, store: StoreDep) -> Response:
     ligand = screen_results.get_ligand(store, screen_id, index)
     return Response(
@@ -175,7 +178,7 @@ def score_histogram(
     return screen_results.histogram(store, screen_id, bins)
 
 
-@router.get("/{screen_id}/results.csv")
+@router.get(f"/{{screen_id}}/{RESULTS_CSV}")
 def export_csv(screen_id: int, store: StoreDep) -> StreamingResponse:
     """Every ligand, best first, streamed as CSV."""
     screen_results.get_screen(store, screen_id)
@@ -217,14 +220,14 @@ def new_screen_page(request: Request) -> HTMLResponse:
     )
 
 
-def screen_parameters(params: dict) -> list[tuple[str, str]]:
+def screen_parameters(stored: dict) -> list[tuple[str, str]]:
     """The screen's parameters as (label, text) rows, as on a job's page, plus the library."""
-    library = (params.get("library") or {}).get("filename")
-    rows = [("Library", library)] if library else []
-    rows += parameter_rows(params)
-    rows.append(("Duplicates", "skipped" if params.get("skip_duplicates", True) else "docked"))
-    if params.get("chunk_size"):
-        rows.append(("Ligands per chunk", str(params["chunk_size"])))
+    params = ScreenParams.from_dict(stored)
+    rows = [("Library", params.library_filename)] if params.library_filename else []
+    rows += parameter_rows(stored)
+    rows.append(("Duplicates", "skipped" if params.skip_duplicates else "docked"))
+    if params.chunk_size:
+        rows.append(("Ligands per chunk", str(params.chunk_size)))
     return rows
 
 
@@ -260,6 +263,6 @@ def screen_page(
         columns=TABLE_COLUMNS,
         page_size=page_size,
         parameters=screen_parameters(job.params),
-        warnings=job.params.get("warnings") or [],
+        warnings=list(ScreenParams.from_job(job).warnings),
         events_url=events_url(since, job_id=screen_id),
     )

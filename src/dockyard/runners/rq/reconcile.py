@@ -27,7 +27,6 @@ from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 
 from dockyard.jobs.models import utcnow
-from dockyard.jobs.screening import settle_screens
 from dockyard.jobs.store import PendingJob, Store
 from dockyard.runners.rq.queue import JobQueue
 
@@ -110,7 +109,7 @@ class Reconciler:
         if not force and not self.jobs.lead(self.owner, self.interval * 0.9):
             return None
         retried = self.retry_expired()
-        settled = settle_screens(self.store)  # screens whose last chunk failed for good
+        settled = self.store.screens.settle()  # screens whose last chunk failed for good
         enqueued, waiting = self.enqueue_forgotten()
         self.last_pass = {
             "at": utcnow().isoformat(timespec="seconds"),
