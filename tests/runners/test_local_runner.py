@@ -96,7 +96,7 @@ def test_progress_rises_while_vina_docks(live):
     assert DOCKING_PROGRESS[0] < progress[-1] < DOCKING_PROGRESS[1], seen
     live.client.post(f"/api/jobs/{job_id}/cancel")
     assert live.wait(job_id)["status"] == "cancelled"
-    folder = output_path(Claim(job_id, 1, 0)).parent
+    folder = output_path(live.app.state.store, Claim(job_id, 1, 0)).parent
     deadline = time.monotonic() + 5
     while list(folder.glob(f"job-{job_id}-*")):
         assert time.monotonic() < deadline, "the job's output file outlived it"

@@ -25,19 +25,21 @@ READ_LIMIT = 64 * 1024
 """Bytes read from the end of the output: a bar and a few notes are a few hundred."""
 
 
-def output_path(claim: Claim) -> Path:
-    """Per user: the job's process and its supervisor run as the same user, others may not."""
-    folder = Path(tempfile.gettempdir()) / f"dockyard-progress-{os.getuid()}"
+def output_path(store: Store, claim: Claim) -> Path:
+    """Per user (the job's process and its supervisor run as the same user, others may not)
+    and per database (job ids repeat across the servers of one machine)."""
+    folder = Path(tempfile.gettempdir()) / f"dockyard-progress-{os.getuid()}" / store.identity
     return folder / f"job-{claim.job_id}-attempt-{claim.attempt}.out"
 
 
-def send_stdout_to_file(claim: Claim) -> None:
+def send_stdout_to_file(store: Store, claim: Claim) -> None:
     """In the job's process: file descriptor 1 (where Vina writes) becomes the job's file.
 
     Without a writable temporary folder the job runs all the same, its progress in steps.
     """
-    path = output_path(claim)
+    path = output_path(store, claim)
     try:
+        path.parent.parent.mkdir(mode=0o700, exist_ok=True)
         path.parent.mkdir(mode=0o700, exist_ok=True)
         send_stdout_to(path)
     except OSError as error:
@@ -52,7 +54,7 @@ class ProgressWatcher:
         self._seen: dict[tuple[int, int], float] = {}
 
     def update(self, claim: Claim) -> None:
-        progress = docking_progress(_tail(output_path(claim)))
+        progress = docking_progress(_tail(output_path(self.store, claim)))
         key = (claim.job_id, claim.attempt)
         if progress is None or self._seen.get(key) == progress:
             return
@@ -62,7 +64,7 @@ class ProgressWatcher:
     def forget(self, claim: Claim) -> None:
         self._seen.pop((claim.job_id, claim.attempt), None)
         with contextlib.suppress(OSError):
-            output_path(claim).unlink(missing_ok=True)
+            output_path(self.store, claim).unlink(missing_ok=True)
 
 
 def _tail(path: Path) -> str:

@@ -11,6 +11,7 @@ No other module writes to the database.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -92,6 +93,13 @@ class Store:
         from dockyard.jobs.screen_store import ScreenStore
 
         return ScreenStore(self)
+
+    @cached_property
+    def identity(self) -> str:
+        """A short name of this database, the same in every process that opens it: keeps apart
+        what two servers on one machine (say, a test run beside the real one) write locally."""
+        url = self.engine.url.render_as_string(hide_password=False)
+        return hashlib.sha256(url.encode()).hexdigest()[:12]
 
     def ping(self) -> None:
         with self.session() as session:

@@ -15,8 +15,8 @@ def main(database_url: str, claim: Claim, cpu: int) -> None:
     """Run one claimed job to its end, writing its outcome to the store."""
     from dockyard.jobs.run import run_job
 
-    send_stdout_to_file(claim)
     store = Store.open(database_url, migrate_schema=False)
+    send_stdout_to_file(store, claim)
     try:
         run_job(store, claim, cpu=cpu)
     finally:
