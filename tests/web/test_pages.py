@@ -19,10 +19,11 @@ from typing import Any
 import pytest
 from sqlalchemy import update
 
+from dockyard import web
 from dockyard.chem import LIGAND_FORMATS, RECEPTOR_FORMATS, example_paths
 from dockyard.config import Settings
 from dockyard.jobs.models import Job, JobStatus, utcnow
-from dockyard.web import pages
+from dockyard.web.pages import jobs, render
 from dockyard.web.schemas import DOWNLOADS
 from tests.conftest import AppClient, LiveServer
 
@@ -221,8 +222,8 @@ def test_only_the_example_input_files_are_served(client, name):
 
 
 def test_file_inputs_offer_what_the_science_layer_reads():
-    assert pages.ACCEPT["receptor"] == ",".join(f".{fmt}" for fmt in RECEPTOR_FORMATS)
-    assert pages.ACCEPT["ligand"] == ",".join(f".{fmt}" for fmt in LIGAND_FORMATS)
+    assert render.ACCEPT["receptor"] == ",".join(f".{fmt}" for fmt in RECEPTOR_FORMATS)
+    assert render.ACCEPT["ligand"] == ",".join(f".{fmt}" for fmt in LIGAND_FORMATS)
 
 
 # -- the job list ----------------------------------------------------------------------------
@@ -262,7 +263,7 @@ def test_job_list_filters_by_status(client):
 
 
 def test_job_list_pages_back_through_older_jobs(client, monkeypatch):
-    monkeypatch.setattr(pages, "PAGE_SIZE", 2)
+    monkeypatch.setattr(jobs, "PAGE_SIZE", 2)
     first, second, third = (make_job(client, f"job {n}") for n in range(3))
 
     newest = get_page(client, "/jobs")
@@ -361,7 +362,7 @@ def test_pages_link_the_stylesheet_and_scripts_they_need(client):
 
 
 def test_download_labels_cover_every_download():
-    assert set(pages.DOWNLOAD_LABELS) == set(DOWNLOADS)
+    assert set(jobs.DOWNLOAD_LABELS) == set(DOWNLOADS)
 
 
 @pytest.mark.parametrize(
@@ -369,7 +370,7 @@ def test_download_labels_cover_every_download():
     [(0, "0 s"), (59.9, "59 s"), (60, "1 min 00 s"), (125, "2 min 05 s"), (3720, "1 h 02 min")],
 )
 def test_durations_read_naturally(seconds, text):
-    assert pages.format_duration(seconds) == text
+    assert render.format_duration(seconds) == text
 
 
 def test_parameters_of_a_box_around_a_reference_ligand():
@@ -378,7 +379,7 @@ def test_parameters_of_a_box_around_a_reference_ligand():
         "box_source": "reference_ligand",
         "padding": 4.0,
     }
-    assert pages.parameter_rows(params) == [
+    assert render.parameter_rows(params) == [
         ("Ligand", "x.sdf"),
         ("SMILES", "CCO"),
         ("Box", "around the reference ligand, 4 Å padding"),
@@ -439,7 +440,7 @@ def test_command_line_of_a_box_around_a_reference_ligand():
         "box_source": "reference_ligand",
         "padding": 5.0,
     }
-    command = pages.command_line(params, ["receptor.pdb", "reference_ligand.mol2"])
+    command = jobs.command_line(params, ["receptor.pdb", "reference_ligand.mol2"])
     assert "--ligand 'my ligand.sdf'" in command
     assert "--autobox-ligand reference_ligand.mol2 --padding 5" in command
     assert "--center" not in command
@@ -488,6 +489,6 @@ def test_job_list_and_page_draw_the_ligand(client):
 
 
 def test_vendored_libraries_are_served():
-    static = Path(pages.__file__).parent / "static" / "vendor"
+    static = Path(web.__file__).parent / "static" / "vendor"
     for name in ("3Dmol.es6-min.js", "chart.umd.min.js"):
         assert (static / name).stat().st_size > 100_000, f"run scripts/assets.sh ({name})"

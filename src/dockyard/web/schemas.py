@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from dockyard.jobs.models import Job, JobStatus
+from dockyard.jobs.store import Store
 
 
 class JobCreated(BaseModel):
@@ -76,6 +77,13 @@ class JobDetail(JobSummary):
             files=files,
             downloads=downloads,
         )
+
+    @classmethod
+    def read(cls, store: Store, job_id: int) -> JobDetail:
+        """A job with the names of its stored files, as the API and the job page show it."""
+        job = store.get_job(job_id)
+        files = [name for name, _role, _size in store.list_files(job_id)]
+        return cls.from_job_and_files(job, files)
 
 
 DOWNLOADS = ("poses.sdf", "poses.pdbqt", "results.csv")
