@@ -8,6 +8,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -78,14 +79,14 @@ def _libpq(url: str) -> str:
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
-@pytest.fixture
-def postgres_url(postgres_admin_url: str) -> Iterator[str]:
-    """A fresh, empty PostgreSQL database for one test, dropped afterwards."""
+@contextmanager
+def _fresh_postgres(admin_url: str) -> Iterator[str]:
+    """A fresh, empty PostgreSQL database, dropped afterwards."""
     name = f"dockyard_test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(_libpq(postgres_admin_url), autocommit=True) as connection:
+    with psycopg.connect(_libpq(admin_url), autocommit=True) as connection:
         connection.execute(f'CREATE DATABASE "{name}"')
-    yield make_url(postgres_admin_url).set(database=name).render_as_string(hide_password=False)
-    with psycopg.connect(_libpq(postgres_admin_url), autocommit=True) as connection:
+    yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    with psycopg.connect(_libpq(admin_url), autocommit=True) as connection:
         connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
@@ -97,11 +98,37 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.postgres)
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+@pytest.fixture
+def postgres_url(postgres_admin_url: str) -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for one test."""
+    with _fresh_postgres(postgres_admin_url) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def shared_postgres_url(postgres_admin_url: str) -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for the tests of one module."""
+    with _fresh_postgres(postgres_admin_url) as url:
+        yield url
+
+
+DATABASES = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+
+
+@pytest.fixture(params=DATABASES)
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'dockyard.db'}"
     return request.getfixturevalue("postgres_url")
+
+
+@pytest.fixture(scope="module", params=DATABASES)
+def shared_database_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path_factory.mktemp('shared-db') / 'dockyard.db'}"
+    return request.getfixturevalue("shared_postgres_url")
 
 
 class AppClient(httpx.Client):
@@ -157,10 +184,26 @@ class LiveServer:
         raise AssertionError(f"job {job_id} did not reach {statuses}: {job}")
 
 
+def _api_server(data_dir: Path, database_url: str) -> LiveServer:
+    """The server the API tests talk to: two workers, uploads up to 2 MB."""
+    settings = Settings(data_dir=data_dir, database_url=database_url, workers=2, max_upload_mb=2)
+    return LiveServer(settings)
+
+
 @pytest.fixture
 def server(tmp_path: Path, database_url: str) -> Iterator[LiveServer]:
-    settings = Settings(data_dir=tmp_path, database_url=database_url, workers=2, max_upload_mb=2)
-    with LiveServer(settings) as live:
+    """A server with an empty database, for a test that looks at every job there is."""
+    with _api_server(tmp_path, database_url) as live:
+        yield live
+
+
+@pytest.fixture(scope="module")
+def shared_server(
+    tmp_path_factory: pytest.TempPathFactory, shared_database_url: str
+) -> Iterator[LiveServer]:
+    """One server for the tests of a module that look only at the jobs they made, or make
+    none: starting a server per test costs more than most API tests."""
+    with _api_server(tmp_path_factory.mktemp("server"), shared_database_url) as live:
         yield live
 
 

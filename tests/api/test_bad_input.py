@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.conftest import LiveServer
+
 NOT_A_STRUCTURE = b"Dear colleague,\nplease find attached the protein.\n"
 PDBQT_GARBAGE = b"ATOM      1  N   MET A   1      xx.xxx  yy.yyy  zz.zzz  1.00  0.00     0.000 QQ\n"
 
@@ -41,6 +43,12 @@ CASES = [
     ("padding not a number", {"reference": True, "padding": "wide"}, 422, "padding"),
     ("reference not a molecule", {"reference": NOT_A_STRUCTURE}, 422, "reference_ligand"),
 ]
+
+
+@pytest.fixture
+def server(shared_server: LiveServer) -> LiveServer:
+    """One server per database for the whole module: no test here makes a job."""
+    return shared_server
 
 
 @pytest.mark.parametrize(("case", "change", "status", "field"), CASES, ids=[c[0] for c in CASES])

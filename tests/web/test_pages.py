@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from html.parser import HTMLParser
 from pathlib import Path
@@ -19,11 +20,12 @@ from typing import Any
 import pytest
 from sqlalchemy import update
 
+from dockyard import web
 from dockyard.chem import LIGAND_FORMATS, RECEPTOR_FORMATS, example_paths
 from dockyard.config import Settings
 from dockyard.jobs.files import DOWNLOADS
 from dockyard.jobs.models import Job, JobStatus, utcnow
-from dockyard.web import pages
+from dockyard.web.pages import jobs, render
 from tests.conftest import AppClient, LiveServer
 
 HTML = {"Accept": "text/html"}
@@ -107,11 +109,26 @@ class Page(HTMLParser):
         return matches[0]
 
 
-@pytest.fixture
-def client(tmp_path: Path) -> Iterator[AppClient]:
-    with LiveServer(Settings(data_dir=tmp_path, workers=1)) as live:
+@contextmanager
+def serve_pages(data_dir: Path) -> Iterator[AppClient]:
+    with LiveServer(Settings(data_dir=data_dir, workers=1)) as live:
         live.client.follow_redirects = True
         yield live.client
+
+
+@pytest.fixture
+def client(tmp_path: Path) -> Iterator[AppClient]:
+    """A server with an empty database, for a test that looks at every job there is or
+    leaves a job pending."""
+    with serve_pages(tmp_path) as served:
+        yield served
+
+
+@pytest.fixture(scope="module")
+def shared_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppClient]:
+    """One server for the tests that look only at the pages of the jobs they made."""
+    with serve_pages(tmp_path_factory.mktemp("pages")) as served:
+        yield served
 
 
 def get_page(client: AppClient, url: str, status: int = 200) -> Page:
@@ -170,8 +187,8 @@ def completed_state() -> dict[str, Any]:
 # -- the submit form -------------------------------------------------------------------------
 
 
-def test_submit_form_has_a_labelled_field_for_every_api_field(client):
-    page = get_page(client, "/")
+def test_submit_form_has_a_labelled_field_for_every_api_field(shared_client):
+    page = get_page(shared_client, "/")
     form = page.one("form", id="submit-form")
     assert form["action"] == "/api/jobs"
     labelled = {label["for"] for label in page.find("label") if "for" in label}
@@ -185,8 +202,8 @@ def test_submit_form_has_a_labelled_field_for_every_api_field(client):
     assert page.one("option", value="vinardo") is not None
 
 
-def test_submit_form_starts_from_the_default_options(client):
-    page = get_page(client, "/")
+def test_submit_form_starts_from_the_default_options(shared_client):
+    page = get_page(shared_client, "/")
     assert page.one("input", name="exhaustiveness")["value"] == "8"
     assert page.one("input", name="num_poses")["value"] == "9"
     assert page.one("input", name="energy_range")["value"] == "3"
@@ -194,8 +211,8 @@ def test_submit_form_starts_from_the_default_options(client):
     assert "selected" in page.one("option", value="vina")
 
 
-def test_example_button_fills_in_the_1iep_docking(client):
-    page = get_page(client, "/")
+def test_example_button_fills_in_the_1iep_docking(shared_client):
+    page = get_page(shared_client, "/")
     example = json.loads(page.one("button", id="try-example")["data-example"])
     values = {key: float(value) for key, value in example["values"].items() if key != "name"}
     assert values == {
@@ -209,20 +226,20 @@ def test_example_button_fills_in_the_1iep_docking(client):
     }
     packaged = example_paths()
     for role in ("receptor", "ligand"):
-        response = client.get(example["files"][role])
+        response = shared_client.get(example["files"][role])
         assert response.status_code == 200
         assert response.content == packaged[role].read_bytes()
     assert example["files"]["ligand"].endswith("/1iep_ligand.sdf")
 
 
 @pytest.mark.parametrize("name", ["1iep_box.txt", "README.md", "..%2F__init__.py", "x.pdb"])
-def test_only_the_example_input_files_are_served(client, name):
-    assert client.get(f"/examples/1iep/{name}").status_code == 404
+def test_only_the_example_input_files_are_served(shared_client, name):
+    assert shared_client.get(f"/examples/1iep/{name}").status_code == 404
 
 
 def test_file_inputs_offer_what_the_science_layer_reads():
-    assert pages.ACCEPT["receptor"] == ",".join(f".{fmt}" for fmt in RECEPTOR_FORMATS)
-    assert pages.ACCEPT["ligand"] == ",".join(f".{fmt}" for fmt in LIGAND_FORMATS)
+    assert render.ACCEPT["receptor"] == ",".join(f".{fmt}" for fmt in RECEPTOR_FORMATS)
+    assert render.ACCEPT["ligand"] == ",".join(f".{fmt}" for fmt in LIGAND_FORMATS)
 
 
 # -- the job list ----------------------------------------------------------------------------
@@ -262,7 +279,7 @@ def test_job_list_filters_by_status(client):
 
 
 def test_job_list_pages_back_through_older_jobs(client, monkeypatch):
-    monkeypatch.setattr(pages, "PAGE_SIZE", 2)
+    monkeypatch.setattr(jobs, "PAGE_SIZE", 2)
     first, second, third = (make_job(client, f"job {n}") for n in range(3))
 
     newest = get_page(client, "/jobs")
@@ -286,9 +303,9 @@ def test_job_list_without_jobs_points_to_the_form(client):
 # -- one job ---------------------------------------------------------------------------------
 
 
-def test_running_job_page_shows_progress_and_can_be_cancelled(client):
-    job_id = make_job(client, "running one", **running_state())
-    page = get_page(client, f"/jobs/{job_id}")
+def test_running_job_page_shows_progress_and_can_be_cancelled(shared_client):
+    job_id = make_job(shared_client, "running one", **running_state())
+    page = get_page(shared_client, f"/jobs/{job_id}")
     article = page.one("article", id="job")
     assert article["data-status"] == "running"
     assert article["data-events"].startswith(f"/api/events?job_id={job_id}&since=")
@@ -302,8 +319,8 @@ def test_running_job_page_shows_progress_and_can_be_cancelled(client):
     assert re.search(r"1 min 1\d s", page.html)
 
 
-def test_job_page_shows_its_parameters(client):
-    page = get_page(client, f"/jobs/{make_job(client, **running_state())}")
+def test_job_page_shows_its_parameters(shared_client):
+    page = get_page(shared_client, f"/jobs/{make_job(shared_client, **running_state())}")
     assert "15.190, 53.903, 16.917" in page.html
     assert "20 \N{MULTIPLICATION SIGN} 20 \N{MULTIPLICATION SIGN} 22.5" in page.html
     assert "NC(=O)c1ccccc1" in page.html
@@ -311,9 +328,9 @@ def test_job_page_shows_its_parameters(client):
     assert ">1234<" in page.html
 
 
-def test_completed_job_page_shows_scores_downloads_report_and_provenance(client):
-    job_id = make_job(client, "benzamide", **completed_state())
-    page = get_page(client, f"/jobs/{job_id}")
+def test_completed_job_page_shows_scores_downloads_report_and_provenance(shared_client):
+    job_id = make_job(shared_client, "benzamide", **completed_state())
+    page = get_page(shared_client, f"/jobs/{job_id}")
     assert "hidden" in page.one("button", id="cancel-button")
     assert "hidden" not in page.one("div", id="results")
     for filename in DOWNLOADS:
@@ -331,37 +348,37 @@ def test_completed_job_page_shows_scores_downloads_report_and_provenance(client)
     assert page.one("time", **{"data-field": "finished_at"})["datetime"].endswith("+00:00")
 
 
-def test_failed_job_page_shows_the_error(client):
-    job_id = make_job(client, error="The ligand has no atoms Vina can type (Sn).")
-    page = get_page(client, f"/jobs/{job_id}")
+def test_failed_job_page_shows_the_error(shared_client):
+    job_id = make_job(shared_client, error="The ligand has no atoms Vina can type (Sn).")
+    page = get_page(shared_client, f"/jobs/{job_id}")
     assert "hidden" not in page.one("div", id="job-error")
     assert "The ligand has no atoms Vina can type (Sn)." in page.html
     assert "badge badge-failed" in page.html
     assert "hidden" in page.one("div", id="results")
 
 
-def test_a_missing_job_is_an_html_404_page(client):
-    page = get_page(client, "/jobs/999", status=404)
+def test_a_missing_job_is_an_html_404_page(shared_client):
+    page = get_page(shared_client, "/jobs/999", status=404)
     assert "There is no job 999." in page.html
     assert page.one("nav", **{"aria-label": "Main"}) is not None
     assert page.one("h1", id="error-heading") is not None
 
 
-def test_pages_link_the_stylesheet_and_scripts_they_need(client):
-    job_url = f"/jobs/{make_job(client)}"
+def test_pages_link_the_stylesheet_and_scripts_they_need(shared_client):
+    job_url = f"/jobs/{make_job(shared_client)}"
     for url, script in (("/", "submit.js"), ("/jobs", "jobs.js"), (job_url, "job.js")):
-        page = get_page(client, url)
+        page = get_page(shared_client, url)
         assert page.one("link", rel="stylesheet")["href"] == "/static/style.css"
         src = page.one("script", src=f"/static/{script}")["src"]
-        assert client.get(src).status_code == 200
-        assert client.get("/static/common.js").status_code == 200
+        assert shared_client.get(src).status_code == 200
+        assert shared_client.get("/static/common.js").status_code == 200
 
 
 # -- helpers ---------------------------------------------------------------------------------
 
 
 def test_download_labels_cover_every_download():
-    assert set(pages.DOWNLOAD_LABELS) == set(DOWNLOADS)
+    assert set(jobs.DOWNLOAD_LABELS) == set(DOWNLOADS)
 
 
 @pytest.mark.parametrize(
@@ -369,7 +386,7 @@ def test_download_labels_cover_every_download():
     [(0, "0 s"), (59.9, "59 s"), (60, "1 min 00 s"), (125, "2 min 05 s"), (3720, "1 h 02 min")],
 )
 def test_durations_read_naturally(seconds, text):
-    assert pages.format_duration(seconds) == text
+    assert render.format_duration(seconds) == text
 
 
 def test_parameters_of_a_box_around_a_reference_ligand():
@@ -378,7 +395,7 @@ def test_parameters_of_a_box_around_a_reference_ligand():
         "box_source": "reference_ligand",
         "padding": 4.0,
     }
-    assert pages.parameter_rows(params) == [
+    assert render.parameter_rows(params) == [
         ("Ligand", "x.sdf"),
         ("SMILES", "CCO"),
         ("Box", "around the reference ligand, 4 Å padding"),
@@ -397,10 +414,10 @@ def store_files(client: AppClient, job_id: int, *names: str) -> None:
             session.add(JobFile(job_id=job_id, name=name, role="input", content=b"x", size=1))
 
 
-def test_job_page_gives_the_viewer_its_receptor_poses_and_box(client):
-    job_id = make_job(client, "benzamide", **completed_state())
-    store_files(client, job_id, "receptor.pdb", "receptor.pdbqt", "poses.sdf")
-    page = get_page(client, f"/jobs/{job_id}")
+def test_job_page_gives_the_viewer_its_receptor_poses_and_box(shared_client):
+    job_id = make_job(shared_client, "benzamide", **completed_state())
+    store_files(shared_client, job_id, "receptor.pdb", "receptor.pdbqt", "poses.sdf")
+    page = get_page(shared_client, f"/jobs/{job_id}")
     viewer = json.loads(page.one("div", id="viewer")["data-viewer"])
     assert viewer["receptor"] == {"url": f"/api/jobs/{job_id}/receptor.pdbqt", "format": "pdbqt"}
     assert viewer["poses"] == {"url": f"/api/jobs/{job_id}/poses.sdf", "format": "sdf"}
@@ -414,16 +431,18 @@ def test_job_page_gives_the_viewer_its_receptor_poses_and_box(client):
     assert kinds["hydrogen_bond"] == "Hydrogen bond"
 
 
-def test_a_running_job_shows_its_input_receptor_and_no_poses_yet(client):
-    job_id = make_job(client, **running_state())
-    store_files(client, job_id, "receptor.pdb")
-    viewer = json.loads(get_page(client, f"/jobs/{job_id}").one("div", id="viewer")["data-viewer"])
+def test_a_running_job_shows_its_input_receptor_and_no_poses_yet(shared_client):
+    job_id = make_job(shared_client, **running_state())
+    store_files(shared_client, job_id, "receptor.pdb")
+    viewer = json.loads(
+        get_page(shared_client, f"/jobs/{job_id}").one("div", id="viewer")["data-viewer"]
+    )
     assert viewer["receptor"] == {"url": f"/api/jobs/{job_id}/receptor.pdb", "format": "pdb"}
     assert viewer["poses"] is None
 
 
-def test_job_page_shows_the_same_docking_as_a_command_line(client):
-    page = get_page(client, f"/jobs/{make_job(client, **completed_state())}")
+def test_job_page_shows_the_same_docking_as_a_command_line(shared_client):
+    page = get_page(shared_client, f"/jobs/{make_job(shared_client, **completed_state())}")
     command = page.html.split('id="command-line"')[1].split("</code>")[0]
     assert (
         "dockyard dock --receptor 1iep_receptorH.pdb --smiles &#39;NC(=O)c1ccccc1&#39; "
@@ -439,7 +458,7 @@ def test_command_line_of_a_box_around_a_reference_ligand():
         "box_source": "reference_ligand",
         "padding": 5.0,
     }
-    command = pages.command_line(params, ["receptor.pdb", "reference_ligand.mol2"])
+    command = jobs.command_line(params, ["receptor.pdb", "reference_ligand.mol2"])
     assert "--ligand 'my ligand.sdf'" in command
     assert "--autobox-ligand reference_ligand.mol2 --padding 5" in command
     assert "--center" not in command
@@ -472,8 +491,8 @@ def test_a_job_is_cloned_into_the_form_with_its_values_and_files(client):
     assert prefill["box_mode"] == "explicit"
 
 
-def test_cloning_a_missing_job_is_a_404_page(client):
-    page = get_page(client, "/?clone=999", status=404)
+def test_cloning_a_missing_job_is_a_404_page(shared_client):
+    page = get_page(shared_client, "/?clone=999", status=404)
     assert "There is no job 999." in page.html
 
 
@@ -488,6 +507,6 @@ def test_job_list_and_page_draw_the_ligand(client):
 
 
 def test_vendored_libraries_are_served():
-    static = Path(pages.__file__).parent / "static" / "vendor"
+    static = Path(web.__file__).parent / "static" / "vendor"
     for name in ("3Dmol.es6-min.js", "chart.umd.min.js"):
         assert (static / name).stat().st_size > 100_000, f"run scripts/assets.sh ({name})"

@@ -24,7 +24,7 @@ from dockyard.jobs.models import (
     ScreenLigand,
     utcnow,
 )
-from dockyard.web import screens
+from dockyard.web.pages import screens
 from tests.conftest import SMALL_BOX, AppClient, LiveServer
 from tests.web.test_pages import HTML, get_page, make_job
 

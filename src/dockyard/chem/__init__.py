@@ -19,6 +19,7 @@ from dockyard.chem.core.box import BOX_FIELDS, MAX_BOX_SIDE, Box
 from dockyard.chem.core.formats import LIGAND_FORMATS, RECEPTOR_FORMATS, REFERENCE_FORMATS
 from dockyard.chem.core.options import SCORING_FUNCTIONS, DockingOptions, PreparationOptions
 from dockyard.chem.core.progress import StageCallback
+from dockyard.chem.core.requests import InputFile, PreflightRequest
 from dockyard.chem.examples import example_box, example_paths
 from dockyard.chem.versions import versions
 
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
     from dockyard.chem.ligand.prepare import PreparedLigand, ligand_from_file, ligand_from_smiles
     from dockyard.chem.pockets import Pocket, find_pockets
     from dockyard.chem.poses import Pose
-    from dockyard.chem.preflight_check import InputFile, Preflight, PreflightRequest, preflight
+    from dockyard.chem.preflight_check import Preflight, preflight
     from dockyard.chem.receptor.prepare import PreparedReceptor, prepare_receptor
     from dockyard.chem.receptor.read import check_receptor
     from dockyard.chem.site import (
@@ -47,9 +48,7 @@ _LAZY = {
     "Pocket": "pockets",
     "find_pockets": "pockets",
     "Pose": "poses",
-    "InputFile": "preflight_check",
     "Preflight": "preflight_check",
-    "PreflightRequest": "preflight_check",
     "preflight": "preflight_check",
     "PreparedReceptor": "receptor.prepare",
     "prepare_receptor": "receptor.prepare",

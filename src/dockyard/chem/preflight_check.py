@@ -11,8 +11,7 @@ receptor residues plus padding; the whole protein (blind docking); a detected po
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from dockyard.chem.core import pdbqt
@@ -20,35 +19,12 @@ from dockyard.chem.core.box import BOX_FIELDS, Box
 from dockyard.chem.core.elements import DUMMY_TYPES
 from dockyard.chem.core.fields import is_blank, to_int
 from dockyard.chem.core.options import PreparationOptions
+from dockyard.chem.core.requests import PreflightRequest
 from dockyard.chem.ligand.prepare import PreparedLigand, ligand_from_file, ligand_from_smiles
 from dockyard.chem.pockets import Pocket, find_pockets
 from dockyard.chem.receptor.prepare import PreparedReceptor, box_out_of_reach, prepare_receptor
 from dockyard.chem.site import box_around_ligand, box_around_protein, box_around_residues
 from dockyard.errors import InputError
-
-
-@dataclass(frozen=True)
-class InputFile:
-    text: str
-    format: str
-    name: str = ""
-
-
-@dataclass(frozen=True)
-class PreflightRequest:
-    receptor: InputFile
-    ligand: InputFile | None = None
-    smiles: str | None = None
-    box: Mapping[str, Any] = field(default_factory=dict)
-    reference_ligand: InputFile | None = None
-    padding: Any = None
-    box_residues: str | None = None
-    blind: bool = False
-    pocket: Any = None
-    """Rank of a detected pocket to use as the box."""
-    pockets: bool = False
-    """Detect pockets even when a box is given."""
-    options: PreparationOptions = field(default_factory=PreparationOptions)
 
 
 @dataclass

@@ -1,7 +1,7 @@
 """Writing screens: the screen with its ligands and chunks, ligand results, counters, the end.
 
 Part of the store (reached as ``store.screens``): like every write to a job, a chunk's ligand
-result is fenced by the chunk's claim (:func:`dockyard.jobs.store.fenced`), and is written
+result is fenced by the chunk's claim (:func:`dockyard.jobs.fence.fenced`), and is written
 only while the ligand is still ``pending``, so a chunk re-run after a crash docks only what is
 left and no ligand is counted twice.
 """
@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import case, func, insert, select, update
 from sqlalchemy.orm import Session
 
+from dockyard.jobs.fence import Claim, StoredFile, fenced, file_row
 from dockyard.jobs.models import (
     CHUNK_KIND,
     SCREEN_KIND,
@@ -26,10 +27,9 @@ from dockyard.jobs.models import (
     utcnow,
 )
 from dockyard.jobs.params import ChunkParams, ScreenParams
-from dockyard.jobs.store import Claim, Store, StoredFile, fenced, file_row
 
 if TYPE_CHECKING:
-    from dockyard.chem.library import LibraryEntry
+    from dockyard.chem.ligand.library import LibraryEntry
 
 INSERT_BATCH = 5000
 """Library entries inserted per statement while a screen is stored."""
@@ -47,10 +47,11 @@ class LigandOutcome:
 
 
 class ScreenStore:
-    """The screens of one :class:`Store`, written through its sessions and its fence."""
+    """The screens of one :class:`~dockyard.jobs.store.Store`, written through its sessions
+    and the fence."""
 
-    def __init__(self, store: Store):
-        self.store = store
+    def __init__(self, sessions: Callable[[], Session]):
+        self.session = sessions
 
     def create(
         self,
@@ -69,7 +70,7 @@ class ScreenStore:
         are all stored. A library that turns out unusable halfway leaves nothing behind.
         """
         now = utcnow()
-        with self.store.session() as session, session.begin():
+        with self.session() as session, session.begin():
             screen = Job(
                 kind=SCREEN_KIND,
                 name=name,
@@ -129,7 +130,7 @@ class ScreenStore:
     def mark_running(self, screen_id: int) -> None:
         """The screen's first chunk has started."""
         now = utcnow()
-        with self.store.session() as session, session.begin():
+        with self.session() as session, session.begin():
             session.execute(
                 update(Job)
                 .where(Job.id == screen_id, Job.status == JobStatus.PENDING)
@@ -138,7 +139,7 @@ class ScreenStore:
 
     def touch(self, screen_id: int) -> None:
         """Refresh the screen's progress from its counters (live pages follow ``updated_at``)."""
-        with self.store.session() as session, session.begin():
+        with self.session() as session, session.begin():
             counts = session.get(Screen, screen_id)
             if counts is None:
                 return
@@ -159,11 +160,11 @@ class ScreenStore:
     ) -> None:
         """Write one ligand's result and count it, fenced by the chunk's claim.
 
-        Raises :class:`~dockyard.jobs.store.ClaimLost` (writing nothing) when the chunk is
+        Raises :class:`~dockyard.jobs.fence.ClaimLost` (writing nothing) when the chunk is
         no longer this worker's; a ligand already written is left as it is.
         """
         now = utcnow()
-        with self.store.session() as session, session.begin():
+        with self.session() as session, session.begin():
             fenced(session, claim, updated_at=now)
             written = session.execute(
                 update(ScreenLigand)
@@ -199,7 +200,7 @@ class ScreenStore:
             )
             .order_by(ScreenLigand.index)
         )
-        with self.store.session() as session:
+        with self.session() as session:
             return list(session.scalars(query))
 
     def first_with_smiles(self, screen_id: int, smiles: str, index: int) -> int | None:
@@ -209,7 +210,7 @@ class ScreenStore:
             ScreenLigand.canonical_smiles == smiles,
             ScreenLigand.index < index,
         )
-        with self.store.session() as session:
+        with self.session() as session:
             return session.scalar(query)
 
     def settle(self, screen_ids: Iterable[int] | None = None) -> list[int]:
@@ -223,10 +224,10 @@ class ScreenStore:
         if screen_ids is not None:
             query = query.where(Job.id.in_(list(screen_ids)))
         finished: list[int] = []
-        with self.store.session() as session:
+        with self.session() as session:
             candidates = list(session.scalars(query))
         for screen_id in candidates:
-            with self.store.session() as session, session.begin():
+            with self.session() as session, session.begin():
                 # One settler at a time per screen (a row lock on PostgreSQL; SQLite has one
                 # writer).
                 session.execute(select(Job.id).where(Job.id == screen_id).with_for_update())

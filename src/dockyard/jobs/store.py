@@ -16,13 +16,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import Engine, delete, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from dockyard.errors import ConflictError, NotFoundError
 from dockyard.jobs.db import make_engine, migrate
+from dockyard.jobs.fence import Claim, ClaimLost, StoredFile, fenced, file_row
 from dockyard.jobs.models import (
     CONTAINER_KINDS,
     FINISHED_STATUSES,
@@ -31,29 +32,7 @@ from dockyard.jobs.models import (
     JobStatus,
     utcnow,
 )
-
-if TYPE_CHECKING:
-    from dockyard.jobs.screen_store import ScreenStore
-
-
-@dataclass(frozen=True)
-class StoredFile:
-    name: str
-    content: bytes
-    media_type: str = "application/octet-stream"
-
-
-class ClaimLost(Exception):
-    """The job is no longer this worker's (cancelled, deleted or re-queued): stop quietly."""
-
-
-@dataclass(frozen=True)
-class Claim:
-    """A job handed to a worker: the attempt number fences every later write."""
-
-    job_id: int
-    attempt: int
-    time_limit: float
+from dockyard.jobs.screen_store import ScreenStore
 
 
 @dataclass(frozen=True)
@@ -90,9 +69,7 @@ class Store:
     @cached_property
     def screens(self) -> ScreenStore:
         """The writes and reads of screens, their chunks and their ligands."""
-        from dockyard.jobs.screen_store import ScreenStore
-
-        return ScreenStore(self)
+        return ScreenStore(self.session)
 
     @cached_property
     def identity(self) -> str:
@@ -449,40 +426,6 @@ class Store:
         )
         with self.session() as session:
             return [PendingJob(*row) for row in session.execute(query)]
-
-
-def fenced(session: Session, claim: Claim, *where: Any, **values: Any) -> None:
-    """Update the claimed job's row with ``values`` only while the claim still holds.
-
-    The compare-and-set every worker write goes through: the job must still be ``running`` on
-    the claim's attempt (and match any further ``where`` conditions). Raises
-    :class:`ClaimLost` when no row matched, so the caller's transaction is rolled back and
-    whatever else it was about to write is not written.
-    """
-    result = session.execute(
-        update(Job)
-        .where(
-            Job.id == claim.job_id,
-            Job.status == JobStatus.RUNNING,
-            Job.attempt == claim.attempt,
-            *where,
-        )
-        .values(**values),
-        execution_options={"synchronize_session": False},
-    )
-    if result.rowcount != 1:
-        raise ClaimLost(f"job {claim.job_id} is no longer held by attempt {claim.attempt}")
-
-
-def file_row(job_id: int, stored: StoredFile, role: str) -> JobFile:
-    return JobFile(
-        job_id=job_id,
-        name=stored.name,
-        role=role,
-        media_type=stored.media_type,
-        size=len(stored.content),
-        content=stored.content,
-    )
 
 
 __all__ = ["FINISHED_STATUSES", "Claim", "ClaimLost", "Store", "StoredFile", "fenced", "file_row"]

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import PurePath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dockyard.chem import (
     LIGAND_FORMATS,
@@ -20,10 +20,8 @@ from dockyard.chem import (
     REFERENCE_FORMATS,
     DockingOptions,
     InputFile,
-    Preflight,
     PreflightRequest,
     PreparationOptions,
-    preflight,
 )
 from dockyard.chem.core.options import random_seed
 from dockyard.errors import FileTooLargeError, InputError, UnsupportedFileError
@@ -42,6 +40,9 @@ from dockyard.jobs.files import (
 from dockyard.jobs.models import DOCK_KIND
 from dockyard.jobs.params import OPTION_FIELDS
 from dockyard.jobs.store import StoredFile
+
+if TYPE_CHECKING:
+    from dockyard.chem import Preflight
 
 PREPARATION_FIELDS = ("ph", "keep_waters", "keep_hetero", "altloc", "stereo")
 MAX_SMILES_LENGTH = 2000
@@ -138,6 +139,8 @@ def prepare_target(
     request: DockRequest, *, max_upload_bytes: int, require_ligand: bool = True
 ) -> Target:
     """Read the uploads and run the pre-flight check; the receptor is prepared here, once."""
+    from dockyard.chem import preflight
+
     inputs, files = preflight_request(request, max_upload_bytes=max_upload_bytes)
     checked = preflight(inputs, strict=True, require_ligand=require_ligand)
     preparation = inputs.options

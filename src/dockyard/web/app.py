@@ -15,12 +15,31 @@ from dockyard import __version__
 from dockyard.config import Settings, get_settings
 from dockyard.jobs.store import Store
 from dockyard.runners import LocalRunner, Runner
-from dockyard.web import analysis, api, events, pages, prepare, screens, workers
+from dockyard.web.api import analysis, events, health, jobs, prepare, screens, workers
 from dockyard.web.errors import install_error_handlers
+from dockyard.web.pages import jobs as job_pages
+from dockyard.web.pages import screens as screen_pages
+from dockyard.web.pages import submit
+from dockyard.web.pages import workers as worker_pages
 
 log = logging.getLogger(__name__)
 
 WEB = files("dockyard.web")
+
+ROUTERS = (
+    jobs.router,
+    health.router,
+    prepare.router,
+    events.router,
+    screens.router,
+    analysis.router,
+    workers.router,
+    submit.router,
+    job_pages.router,
+    screen_pages.router,
+    worker_pages.router,
+)
+"""The API's routers, in the order of its OpenAPI document, then the pages'."""
 
 
 def make_runner(settings: Settings, store: Store) -> Runner:
@@ -65,13 +84,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.templates = Jinja2Templates(directory=str(WEB / "templates"))
     install_error_handlers(app)
-    app.include_router(api.router)
-    app.include_router(prepare.router)
-    app.include_router(events.router)
-    app.include_router(screens.router)
-    app.include_router(screens.pages)
-    app.include_router(analysis.router)
-    app.include_router(workers.router)
-    app.include_router(pages.router)
+    for router in ROUTERS:
+        app.include_router(router)
     app.mount("/static", StaticFiles(directory=str(WEB / "static")), name="static")
     return app

@@ -9,6 +9,7 @@ from pydantic import BaseModel
 
 from dockyard.jobs.files import DOWNLOADS, POSES_PDBQT
 from dockyard.jobs.models import Job, JobStatus
+from dockyard.jobs.store import Store
 
 
 class JobCreated(BaseModel):
@@ -77,6 +78,13 @@ class JobDetail(JobSummary):
             files=files,
             downloads=downloads,
         )
+
+    @classmethod
+    def read(cls, store: Store, job_id: int) -> JobDetail:
+        """A job with the names of its stored files, as the API and the job page show it."""
+        job = store.get_job(job_id)
+        files = [name for name, _role, _size in store.list_files(job_id)]
+        return cls.from_job_and_files(job, files)
 
 
 class JobPage(BaseModel):

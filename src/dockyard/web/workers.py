@@ -1,4 +1,4 @@
-"""Who runs jobs: ``GET /api/workers`` and the ``/status`` page.
+"""Who runs jobs, as ``GET /api/workers`` and the ``/status`` page show it.
 
 What each worker is running comes from the database (the ``worker`` column of running jobs,
 ``host:pid:child_pid``), which is the truth; Redis adds which RQ workers are registered, their
@@ -12,16 +12,11 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
 from pydantic import BaseModel
 
 from dockyard.jobs.models import Job, JobStatus
+from dockyard.jobs.store import Store
 from dockyard.runners import Runner
-from dockyard.web.api import RunnerDep, StoreDep
-from dockyard.web.pages import render
-
-router = APIRouter()
 
 RUNNING_LIMIT = 500
 
@@ -101,7 +96,9 @@ def running_by_worker(jobs: list[Job]) -> dict[str, list[RunningJob]]:
     return grouped
 
 
-def collect(store, runner: Runner) -> WorkersStatus:
+def collect(store: Store, runner: Runner) -> WorkersStatus:
+    """The queue, the workers and what each runs: the database is the truth, the runner adds
+    which workers are registered."""
     described = runner.describe()
     kind = str(described.get("kind", "unknown"))
     running = running_by_worker(store.list_jobs(status=JobStatus.RUNNING, limit=RUNNING_LIMIT))
@@ -156,14 +153,3 @@ def collect(store, runner: Runner) -> WorkersStatus:
             )
         )
     return WorkersStatus(queue=queue, jobs=store.count_jobs(), workers=workers)
-
-
-@router.get("/api/workers", response_model=WorkersStatus, tags=["service"])
-def list_workers(store: StoreDep, runner: RunnerDep) -> WorkersStatus:
-    """The workers, what each is running, and the queue's depth."""
-    return collect(store, runner)
-
-
-@router.get("/status", response_class=HTMLResponse, include_in_schema=False)
-def status_page(request: Request, store: StoreDep, runner: RunnerDep) -> HTMLResponse:
-    return render(request, "status.html", status=collect(store, runner))

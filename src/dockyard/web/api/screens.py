@@ -1,31 +1,18 @@
-"""Virtual screens over HTTP: submit a library, follow it, page through and export the results."""
+"""``/api/screens``: submit a library, follow the screen, page through and export its results."""
 
 from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, File, Form, Query, Request, UploadFile
-from fastapi.responses import (
-    HTMLResponse,
-    JSONResponse,
-    RedirectResponse,
-    Response,
-    StreamingResponse,
-)
+from fastapi import APIRouter, File, Form, Query, UploadFile
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 
-from dockyard.chem.core.formats import LIBRARY_FORMATS, MAX_LIGANDS
-from dockyard.errors import NotFoundError
 from dockyard.jobs import screen_results
 from dockyard.jobs.files import POSES_SDF, RESULTS_CSV
-from dockyard.jobs.models import SCREEN_KIND, LigandStatus, utcnow
+from dockyard.jobs.models import LigandStatus
 from dockyard.jobs.params import ScreenParams
-from dockyard.jobs.screening import (
-    SCREEN_DEFAULT_POSES,
-    LibraryUpload,
-    ScreenRequest,
-    submit_screen,
-)
-from dockyard.web.api import RunnerDep, StoreDep
+from dockyard.jobs.screening import LibraryUpload, ScreenRequest, submit_screen
+from dockyard.web.deps import RunnerDep, SettingsDep, StoreDep
 from dockyard.web.forms import (
     OptionalFile,
     OptionalText,
@@ -33,39 +20,16 @@ from dockyard.web.forms import (
     TargetFormDep,
     read_upload,
 )
-from dockyard.web.pages import (
-    ACCEPT,
-    events_url,
-    form_defaults,
-    format_duration,
-    parameter_rows,
-    render,
-)
 from dockyard.web.schemas import JobSummary
 
 router = APIRouter(prefix="/api/screens", tags=["screens"])
-pages = APIRouter(prefix="/screens", include_in_schema=False)
-
-PAGE_SIZE = 50
-"""Rows of a page of the ligand table on the screen page (``?page_size=`` changes it)."""
-
-TABLE_COLUMNS = (
-    ("index", "#"),
-    ("name", "Name"),
-    ("status", "Status"),
-    ("score", "Score"),
-    ("ligand_efficiency", "LE"),
-    ("heavy_atoms", "Heavy atoms"),
-    ("molecular_weight", "MW"),
-    ("logp", "logP"),
-)
 
 
 @router.post("", status_code=201)
 def create_screen(
-    request: Request,
     store: StoreDep,
     runner: RunnerDep,
+    settings: SettingsDep,
     target: TargetFormDep,
     options: OptionsFormDep,
     library: Annotated[UploadFile | None, File(description=".smi, .csv, .sdf, .zip or .gz")] = None,
@@ -76,7 +40,6 @@ def create_screen(
     chunk_size: OptionalText = None,
 ) -> JSONResponse:
     """Screen a library against one receptor and box. The library is read as a stream."""
-    settings = request.app.state.settings
     limit = settings.max_upload_bytes
     screen = submit_screen(
         store,
@@ -201,68 +164,4 @@ def export_top_sdf(
         poses,
         media_type="chemical/x-mdl-sdfile",
         headers={"Content-Disposition": f'attachment; filename="screen-{screen_id}-top{n}.sdf"'},
-    )
-
-
-LIBRARY_ACCEPT = ",".join(f".{fmt}" for fmt in LIBRARY_FORMATS)
-
-
-@pages.get("/new", response_class=HTMLResponse)
-def new_screen_page(request: Request) -> HTMLResponse:
-    """The screen form: the submit form's fields, a library instead of one ligand."""
-    defaults = {**form_defaults(), "num_poses": str(SCREEN_DEFAULT_POSES), "size": "20"}
-    return render(
-        request,
-        "screen_new.html",
-        defaults=defaults,
-        accept={**ACCEPT, "library": LIBRARY_ACCEPT},
-        max_ligands=MAX_LIGANDS,
-    )
-
-
-def screen_parameters(stored: dict) -> list[tuple[str, str]]:
-    """The screen's parameters as (label, text) rows, as on a job's page, plus the library."""
-    params = ScreenParams.from_dict(stored)
-    rows = [("Library", params.library_filename)] if params.library_filename else []
-    rows += parameter_rows(stored)
-    rows.append(("Duplicates", "skipped" if params.skip_duplicates else "docked"))
-    if params.chunk_size:
-        rows.append(("Ligands per chunk", str(params.chunk_size)))
-    return rows
-
-
-@pages.get("/{screen_id}", response_class=HTMLResponse)
-def screen_page(
-    request: Request,
-    screen_id: int,
-    store: StoreDep,
-    page_size: Annotated[int, Query(ge=1, le=500)] = PAGE_SIZE,
-) -> Response:
-    """One screen; ``?page_size=`` sets how many rows a page of the ligand table holds."""
-    since = utcnow()
-    try:
-        job, _ = screen_results.get_screen(store, screen_id)
-    except NotFoundError as missing:
-        # A docking's (or a chunk's) id leads to its own page.
-        try:
-            kind = store.get_job(screen_id).kind
-        except NotFoundError:
-            raise missing from None
-        if kind != SCREEN_KIND:
-            return RedirectResponse(f"/jobs/{screen_id}", status_code=303)
-        raise
-    overview = screen_results.overview(store, screen_id)
-    eta = overview["eta_seconds"]
-    return render(
-        request,
-        "screen.html",
-        job=job,
-        overview=overview,
-        eta=format_duration(eta) if eta else None,
-        finished=job.status.is_finished,
-        columns=TABLE_COLUMNS,
-        page_size=page_size,
-        parameters=screen_parameters(job.params),
-        warnings=list(ScreenParams.from_job(job).warnings),
-        events_url=events_url(since, job_id=screen_id),
     )

@@ -1,13 +1,12 @@
-"""The REST API (JSON). Routes stay thin: checks live in ``jobs.submit``, state in the store."""
+"""``/api/jobs``: submit one docking, list, read, cancel and delete jobs, download results."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse, Response
 
-from dockyard import __version__
 from dockyard.errors import ConflictError
 from dockyard.jobs.exports import poses_csv
 from dockyard.jobs.files import (
@@ -20,9 +19,8 @@ from dockyard.jobs.files import (
     SDF_MEDIA,
 )
 from dockyard.jobs.models import JobStatus
-from dockyard.jobs.store import Store
 from dockyard.jobs.submit import build_dock_job
-from dockyard.runners import Runner
+from dockyard.web.deps import RunnerDep, SettingsDep, StoreDep
 from dockyard.web.forms import (
     OptionalFile,
     OptionalText,
@@ -41,23 +39,11 @@ from dockyard.web.schemas import (
 router = APIRouter(prefix="/api", tags=["jobs"])
 
 
-def get_store(request: Request) -> Store:
-    return request.app.state.store
-
-
-def get_runner(request: Request) -> Runner:
-    return request.app.state.runner
-
-
-StoreDep = Annotated[Store, Depends(get_store)]
-RunnerDep = Annotated[Runner, Depends(get_runner)]
-
-
 @router.post("/jobs", status_code=201, response_model=JobCreated)
 def submit_job(
-    request: Request,
     store: StoreDep,
     runner: RunnerDep,
+    settings: SettingsDep,
     target: TargetFormDep,
     options: OptionsFormDep,
     receptor: OptionalFile = None,
@@ -68,7 +54,6 @@ def submit_job(
 ) -> JSONResponse:
     """Submit one docking. Box: centre and size, a reference ligand plus padding, residues,
     the whole protein (``blind``) or a detected ``pocket``."""
-    settings = request.app.state.settings
     limit = settings.max_upload_bytes
     docking = target.request(
         receptor=read_upload(receptor, "receptor", limit),
@@ -110,9 +95,7 @@ def list_jobs(
 
 @router.get("/jobs/{job_id}", response_model=JobDetail)
 def get_job(job_id: int, store: StoreDep) -> JobDetail:
-    job = store.get_job(job_id)
-    files = [name for name, _role, _size in store.list_files(job_id)]
-    return JobDetail.from_job_and_files(job, files)
+    return JobDetail.read(store, job_id)
 
 
 @router.get("/status/{job_id}", response_model=LegacyStatus)
@@ -156,22 +139,3 @@ def download(job_id: int, filename: str, store: StoreDep) -> Response:
         media_type=MEDIA_TYPES.get(filename, "text/plain"),
         headers={"Content-Disposition": disposition},
     )
-
-
-@router.get("/health", tags=["service"])
-def health(request: Request, store: StoreDep, runner: RunnerDep) -> JSONResponse:
-    """Liveness plus whether the job store and the runner can be reached."""
-    try:
-        store.ping()
-        store_state = {"ok": True, "backend": store.engine.dialect.name}
-    except Exception as error:
-        store_state = {"ok": False, "backend": store.engine.dialect.name, "error": str(error)}
-    runner_state = runner.describe()
-    healthy = store_state["ok"] and bool(runner_state.get("alive", True))
-    body = {
-        "status": "ok" if healthy else "degraded",
-        "version": __version__,
-        "store": store_state,
-        "queue": runner_state,
-    }
-    return JSONResponse(body, status_code=200 if healthy else 503)

@@ -17,12 +17,11 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 from pydantic import BaseModel
 
-from dockyard.chem.interactions import pose_interactions
 from dockyard.errors import ConflictError, InputError, NotFoundError
 from dockyard.jobs.files import POSES_SDF, RECEPTOR_PDB, RECEPTOR_PDBQT
 from dockyard.jobs.models import Job, JobStatus
 from dockyard.jobs.store import Store
-from dockyard.web.api import StoreDep
+from dockyard.web.deps import StoreDep
 
 router = APIRouter(prefix="/api", tags=["analysis"])
 
@@ -97,6 +96,8 @@ def job_interactions(store: Store, job: Job) -> list[dict[str, Any]]:
         )
 
     def compute() -> list[dict[str, Any]]:
+        from dockyard.chem.interactions import pose_interactions
+
         receptor, fmt = _receptor(store, job.id)
         poses_sdf = store.read_file(job.id, POSES_SDF).content.decode()
         poses = pose_interactions(receptor, fmt, poses_sdf)
@@ -166,6 +167,3 @@ def depiction(
         media_type="image/svg+xml",
         headers={"Cache-Control": "public, max-age=86400"},
     )
-
-
-__all__ = ["depict", "job_interactions", "router"]

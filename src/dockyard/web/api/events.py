@@ -18,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 
 from dockyard.jobs.models import utcnow
 from dockyard.jobs.store import Store
-from dockyard.web.api import StoreDep
+from dockyard.web.deps import StoreDep
 from dockyard.web.schemas import JobSummary
 
 router = APIRouter(prefix="/api", tags=["live"])
@@ -89,6 +89,3 @@ async def events(
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
-
-
-__all__ = ["router"]

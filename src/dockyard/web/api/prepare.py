@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 
 from dockyard.jobs.submit import parse_flag, preflight_request
+from dockyard.web.deps import SettingsDep
 from dockyard.web.forms import OptionalFile, OptionalText, TargetFormDep, read_upload
 
 router = APIRouter(prefix="/api", tags=["preparation"])
@@ -19,7 +20,7 @@ router = APIRouter(prefix="/api", tags=["preparation"])
 
 @router.post("/prepare")
 def prepare(
-    request: Request,
+    settings: SettingsDep,
     target: TargetFormDep,
     receptor: OptionalFile = None,
     ligand: OptionalFile = None,
@@ -33,7 +34,7 @@ def prepare(
     """
     from dockyard.chem import preflight
 
-    limit = request.app.state.settings.max_upload_bytes
+    limit = settings.max_upload_bytes
     inputs, _files = preflight_request(
         target.request(
             receptor=read_upload(receptor, "receptor", limit),

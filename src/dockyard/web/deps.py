@@ -1,0 +1,32 @@
+"""What routes depend on: the job store, the runner and the settings the app was made with.
+
+``create_app`` puts them on ``app.state``; routes name them by these ``Annotated`` aliases,
+so a test app with other ones needs no overrides.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from dockyard.config import Settings
+from dockyard.jobs.store import Store
+from dockyard.runners import Runner
+
+
+def get_store(request: Request) -> Store:
+    return request.app.state.store
+
+
+def get_runner(request: Request) -> Runner:
+    return request.app.state.runner
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+StoreDep = Annotated[Store, Depends(get_store)]
+RunnerDep = Annotated[Runner, Depends(get_runner)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
