@@ -11,6 +11,7 @@ test:
 	bash scripts/chromium.sh
 	.venv/bin/ruff check src tests bench
 	.venv/bin/ruff format --check src tests bench
+	.venv/bin/lint-imports
 	.venv/bin/pytest
 
 lint:
