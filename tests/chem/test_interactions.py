@@ -1,4 +1,4 @@
-"""Protein-ligand interactions from PLIP, checked against what is known of imatinib in 1IEP.
+"""Protein-ligand interactions from ProLIF, checked against what is known of imatinib in 1IEP.
 
 The crystal pose of imatinib in Abl kinase makes hydrogen bonds to the hinge (Met318), the
 gatekeeper (Thr315), Glu286 of the C-helix and the DFG motif's Asp381, and stacks against
@@ -7,8 +7,6 @@ Tyr253 of the P-loop or Phe382 (Nagar et al., Cancer Res. 2002).
 
 from __future__ import annotations
 
-import json
-import subprocess
 import sys
 from pathlib import Path
 
@@ -19,11 +17,12 @@ from dockyard.chem import DockingResult, PreparedReceptor
 from dockyard.chem.interactions import (
     INTERACTION_KINDS,
     METAL_DISTANCE,
+    _site,
     pose_interactions,
-    profile_poses,
+    protein_molecule,
     read_receptor_atoms,
 )
-from dockyard.errors import DockingError, InputError
+from dockyard.errors import InputError
 
 
 @pytest.fixture(scope="module")
@@ -114,38 +113,38 @@ def test_waters_and_other_hetero_groups_are_not_receptor_atoms(example: dict[str
     assert "ZN" in names
 
 
-def test_plip_is_kept_out_of_a_process_that_loaded_vina(
+def test_interactions_run_in_a_process_that_loaded_vina(
     receptor_1iep: PreparedReceptor, crystal_sdf: str
 ):
     import vina  # noqa: F401  (as in every worker)
 
-    with pytest.raises(DockingError, match="Vina"):
-        profile_poses(receptor_1iep.pdbqt, "pdbqt", crystal_sdf)
+    pose = pose_interactions(receptor_1iep.pdbqt, "pdbqt", crystal_sdf)[0]
+    assert {"A:MET:318", "A:THR:315"} <= by_kind(pose, "hydrogen_bond")
     assert "openbabel" not in sys.modules
 
 
-def test_the_child_process_entry_point_answers_json(
+def test_poses_that_are_not_molecules_are_named(receptor_1iep: PreparedReceptor):
+    with pytest.raises(InputError) as caught:
+        pose_interactions(receptor_1iep.pdbqt, "pdbqt", "not a molecule")
+    assert caught.value.field == "poses"
+
+
+def test_histidines_take_the_template_of_the_hydrogens_they_carry(
     receptor_1iep: PreparedReceptor, crystal_sdf: str
 ):
-    request = {
-        "receptor": receptor_1iep.pdbqt,
-        "receptor_format": "pdbqt",
-        "poses_sdf": crystal_sdf,
-    }
-    done = subprocess.run(
-        [sys.executable, "-m", "dockyard.chem.interactions"],
-        input=json.dumps(request),
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    answer = json.loads(done.stdout)
-    assert answer["poses"][0]["counts"]["hydrogen_bond"] >= 4
-    bad = subprocess.run(
-        [sys.executable, "-m", "dockyard.chem.interactions"],
-        input=json.dumps({**request, "poses_sdf": "not a molecule"}),
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    assert json.loads(bad.stdout)["error"]["field"] == "poses"
+    """His361 without its HD1 is the neutral HIE: ND1 uncharged and bare, NE2 carries H."""
+    lines = [
+        line
+        for line in receptor_1iep.pdbqt.splitlines()
+        if not (line.startswith("ATOM") and line[12:16] == " HD1" and line[17:26] == "HIS A 361")
+    ]
+    atoms = read_receptor_atoms("\n".join(lines), "pdbqt")
+    mol = Chem.MolFromMolBlock(crystal_sdf, removeHs=False)
+    site = _site(atoms, mol.GetConformer().GetPositions(), 6.0)
+    protein, labels = protein_molecule(site)
+    number = labels.index("A:HIS:361") + 1
+    his = next(residue for residue in protein if residue.resid.number == number)
+    assert his.resid.name == "HIE"
+    ring = {atom.GetMonomerInfo().GetName().strip(): atom for atom in his.GetAtoms()}
+    assert ring["ND1"].GetFormalCharge() == 0 and ring["ND1"].GetTotalNumHs() == 0
+    assert ring["NE2"].GetTotalNumHs(includeNeighbors=True) == 1

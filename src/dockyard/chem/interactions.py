@@ -1,29 +1,26 @@
-"""Protein-ligand interactions of docked poses, found by PLIP.
+"""Protein-ligand interactions of docked poses, found by ProLIF.
 
-For each pose, the receptor residues within :data:`SITE_RADIUS` of the ligand and the pose
-itself are written into one PDB complex, which PLIP (on Open Babel) profiles: hydrogen
-bonds, hydrophobic contacts, π-stacking, π-cation interactions, salt bridges and halogen
-bonds; metal contacts are found by PLIP's distance rule here, since PLIP profiles a metal
-ion as a ligand of its own. Each interaction names its residue (``A:MET:318``) and carries
-the two points it joins, so a viewer can draw it.
+The receptor residues within :data:`SITE_RADIUS` of any pose become one ProLIF protein:
+RDKit reads them as PDB with their hydrogens (Dockyard's receptors carry the polar ones,
+which ProLIF's hydrogen bonds need) and ProLIF's residue templates give them bond orders
+and charges. Histidines, aspartates and glutamates are named for those templates by the
+hydrogens they carry (HID, HIE or HIS; ASH; GLH); metal ions are residues of their own.
+Each pose, with all its hydrogens, is fingerprinted against that protein: hydrogen bonds,
+hydrophobic contacts, π-stacking, π-cation interactions, salt bridges, halogen bonds and
+metal contacts, the first match of each ProLIF interaction per residue. Each interaction
+names its residue (``A:MET:318``) and carries the two points it joins (atoms, or ring
+centres), so a viewer can draw it.
 
-Hydrogens are taken as given (Dockyard's receptors carry polar hydrogens, its poses all
-hydrogens): PLIP adds none and writes no files.
-
-Open Babel cannot share a process with Vina: both are SWIG modules, and importing Open Babel
-after ``vina`` aborts the process (``swig::stop_iteration``); Open Babel before RDKit crashes
-too. So :func:`pose_interactions` always runs PLIP in a child process
-(``python -m dockyard.chem.interactions``, a JSON request on standard input) that imports
-RDKit first and never Vina, and whatever its caller has loaded is safe.
+Three limits follow PLIP, which found the interactions before: hydrophobic contacts up to
+:data:`HYDROPHOBIC_DISTANCE`, metal contacts up to :data:`METAL_DISTANCE`, and a T-shaped
+stack whose ring planes cross within :data:`STACK_OFFSET` of a ring centre. ProLIF runs on
+RDKit, so it shares a process with Vina.
 """
 
 from __future__ import annotations
 
-import json
-import logging
-import subprocess
-import sys
-from collections.abc import Iterable, Sequence
+import warnings
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING
 
@@ -33,13 +30,12 @@ from dockyard.errors import DockingError, InputError
 
 if TYPE_CHECKING:
     import numpy as np
+    import prolif
     from rdkit import Chem
 
-TIMEOUT = 300.0
-"""Seconds the child process may take for all poses of one docking."""
-
-SITE_RADIUS = 12.0
-"""Å: receptor residues with an atom this close to the ligand go into the complex."""
+SITE_RADIUS = 8.0
+"""Å: receptor residues with an atom this close to a pose go into the protein; ProLIF looks
+at those within 6 Å of each pose."""
 
 INTERACTION_KINDS = (
     "hydrogen_bond",
@@ -51,10 +47,48 @@ INTERACTION_KINDS = (
     "metal",
 )
 
-METAL_DISTANCE = 3.0
-"""Å: a ligand N, O or S this close to a metal ion is a metal contact (PLIP's cut-off)."""
+HYDROPHOBIC_DISTANCE = 4.0
+"""Å between two hydrophobic atoms (PLIP's cut-off; ProLIF's own is 4.5)."""
 
-LIGAND_RESNAME = "UNL"
+METAL_DISTANCE = 3.0
+"""Å: a ligand atom that can chelate this close to a metal ion is a metal contact."""
+
+STACK_OFFSET = 2.0
+"""Å: how far from a ring centre the ring planes of a T-shaped stack may cross (PLIP's
+offset; ProLIF's own is 1.5)."""
+
+_RING = -1
+"""In :data:`_KINDS`: the point of that side is the centre of its ring."""
+
+_KINDS: dict[str, tuple[str, str, int, int]] = {
+    # ProLIF interaction: kind, detail, the ligand's and the protein's point (an atom of
+    # ProLIF's match, by position in it, or _RING); the points are those ProLIF measured.
+    "HBDonor": ("hydrogen_bond", "ligand donor", 0, 0),
+    "HBAcceptor": ("hydrogen_bond", "protein donor", 0, 0),
+    "Hydrophobic": ("hydrophobic", "", 0, 0),
+    "FaceToFace": ("pi_stacking", "parallel", _RING, _RING),
+    "EdgeToFace": ("pi_stacking", "T-shaped", _RING, _RING),
+    "PiCation": ("pi_cation", "charged protein, ligand ring", _RING, 0),
+    "CationPi": ("pi_cation", "charged ligand", 0, _RING),
+    "Cationic": ("salt_bridge", "ligand positive", 0, 0),
+    "Anionic": ("salt_bridge", "protein positive", 0, 0),
+    "XBDonor": ("halogen_bond", "ligand donor", 1, 0),
+    "XBAcceptor": ("halogen_bond", "protein donor", 0, 1),
+    "MetalAcceptor": ("metal", "", 0, 0),
+    "MetalDonor": ("metal", "", 0, 0),
+}
+
+_PARAMETERS = {
+    "Hydrophobic": {"distance": HYDROPHOBIC_DISTANCE},
+    "EdgeToFace": {"intersect_radius": STACK_OFFSET},
+    "MetalAcceptor": {"distance": METAL_DISTANCE},
+    "MetalDonor": {"distance": METAL_DISTANCE},
+}
+
+_BACKBONE = frozenset({"N", "CA", "C", "O", "OXT", "H"})
+
+_HISTIDINES = {(True, True): "HIS", (True, False): "HID", (False, True): "HIE"}
+"""ProLIF's histidine templates by (H on ND1, H on NE2); HIS carries both."""
 
 _WATERS = frozenset({"HOH", "WAT", "DOD", "H2O", "TIP", "TIP3", "SOL"})
 
@@ -128,7 +162,7 @@ class _Atom:
 def read_receptor_atoms(text: str, fmt: str) -> list[_Atom]:
     """The receptor's atoms from PDB or PDBQT text, without waters or other ligands.
 
-    Hetero groups other than metal ions are left out: they would be profiled as ligands.
+    Hetero groups other than metal ions are left out: ProLIF would need a template for each.
     """
     if fmt not in ("pdb", "pdbqt"):
         raise InputError(f"Cannot read a receptor in {fmt!r} format.", field="receptor")
@@ -214,39 +248,79 @@ def _atom_line(serial: int, atom: _Atom) -> str:
     )
 
 
-def _ligand_chain(atoms: Iterable[_Atom]) -> str:
-    used = {atom.chain for atom in atoms}
-    return next(letter for letter in "ZYXWVUTSRQ0123456789" if letter not in used)
+def _residues(atoms: Sequence[_Atom]) -> list[list[_Atom]]:
+    groups: dict[tuple[str, int, str, str], list[_Atom]] = {}
+    for atom in atoms:
+        groups.setdefault(atom.residue_key, []).append(atom)
+    return list(groups.values())
 
 
-def complex_pdb(site: Sequence[_Atom], pose: Chem.Mol, chain: str) -> str:
-    """Receptor site and pose as one PDB, numbered from 1, with the pose's bonds as CONECT."""
-    lines = [_atom_line(serial, atom) for serial, atom in enumerate(site, start=1)]
-    lines.append("TER")
-    first = len(site) + 1
-    positions = pose.GetConformer().GetPositions()
-    counts: dict[str, int] = {}
-    for index, atom in enumerate(pose.GetAtoms()):
-        symbol = atom.GetSymbol()
-        counts[symbol] = counts.get(symbol, 0) + 1
-        ligand_atom = _Atom(
-            record="HETATM",
-            name=f"{symbol}{counts[symbol]}"[:4],
-            resname=LIGAND_RESNAME,
-            chain=chain,
-            resnum=1,
-            icode="",
-            coords=tuple(float(value) for value in positions[index]),
-            element=symbol,
+def _template_name(atoms: Sequence[_Atom]) -> str:
+    """The name of ProLIF's template for a residue, by the heavy atoms that carry a hydrogen.
+
+    The templates fix charges by name (HIS is doubly protonated, ASP charged), whatever
+    the receptor's preparation named the residue.
+    """
+    import numpy as np
+    from prolif.io.constants import STANDARD_RESNAME_MAP
+
+    name = STANDARD_RESNAME_MAP.get(atoms[0].resname, atoms[0].resname)
+    if name not in ("HIS", "HID", "HIE", "ASP", "ASH", "GLU", "GLH"):
+        return name
+    hydrogens = np.array([atom.coords for atom in atoms if atom.element == "H"]).reshape(-1, 3)
+    carrying = {
+        atom.name.strip()
+        for atom in atoms
+        if atom.element != "H"
+        and (np.linalg.norm(hydrogens - np.array(atom.coords), axis=1) < 1.3).any()
+    }
+    if name in ("HIS", "HID", "HIE"):
+        return _HISTIDINES.get(("ND1" in carrying, "NE2" in carrying), "HIS")
+    if name in ("ASP", "ASH"):
+        return "ASH" if carrying & {"OD1", "OD2"} else "ASP"
+    return "GLH" if carrying & {"OE1", "OE2"} else "GLU"
+
+
+def protein_molecule(site: Sequence[_Atom]) -> tuple[prolif.Molecule, list[str]]:
+    """The site as a ProLIF protein, and the label of each of its residues by number - 1.
+
+    Residues are renumbered from 1 (ProLIF knows no insertion codes) and named after their
+    template; residues ProLIF has no template for (modified amino acids) are left out.
+    """
+    from prolif.io import MoleculeStandardizer
+    from rdkit import Chem
+    from rdkit.rdBase import BlockLogs
+
+    metals = {
+        atom.resname: Chem.MolFromSmiles(f"[{atom.element}]")
+        for atom in site
+        if atom.element.upper() in METAL_TYPES
+    }
+    standardizer = MoleculeStandardizer(templates=list(metals.items()))
+    lines, labels = [], []
+    for residue in _residues(site):
+        name = residue[0].resname if residue[0].resname in metals else _template_name(residue)
+        if name not in standardizer.engines:
+            continue
+        labels.append(residue[0].residue_label)
+        for atom in residue:
+            lines.append(
+                atom_line(atom.record, len(lines) + 1, atom.name, name, atom.chain,
+                          len(labels), "", atom.coords, element=atom.element)
+            )  # fmt: skip
+    if not lines:
+        raise InputError("The receptor has no residues ProLIF can read.", field="receptor")
+    with BlockLogs():
+        mol = Chem.MolFromPDBBlock(
+            "\n".join(lines) + "\nEND\n", removeHs=False, sanitize=False, proximityBonding=True
         )
-        lines.append(_atom_line(first + index, ligand_atom))
-    for atom in pose.GetAtoms():
-        partners = [first + other.GetIdx() for other in atom.GetNeighbors()]
-        for start in range(0, len(partners), 4):
-            serials = "".join(f"{serial:5d}" for serial in partners[start : start + 4])
-            lines.append(f"CONECT{first + atom.GetIdx():5d}{serials}")
-    lines.append("END")
-    return "\n".join(lines) + "\n"
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # per residue: missing atoms, cysteine charge
+            protein = standardizer(mol)
+    except ValueError as error:
+        raise DockingError(f"ProLIF could not read the receptor: {error}") from None
+    return protein, labels
 
 
 def _point(values: Sequence[float]) -> Point:
@@ -254,86 +328,56 @@ def _point(values: Sequence[float]) -> Point:
     return (x, y, z)
 
 
-def _residue(found: object) -> str:
-    return f"{found.reschain}:{found.restype}:{found.resnr}"
+def _side(molecule: prolif.Molecule, indices: Sequence[int], which: int) -> tuple[Point, int]:
+    """The point of one side of an interaction, and the atom it is (-1 for a ring centre)."""
+    if which == _RING:
+        return _point(molecule.xyz[list(indices)].mean(axis=0)), -1
+    index = indices[which]
+    return _point(molecule.xyz[index]), index
 
 
-def _interactions(site: object) -> list[Interaction]:
-    """PLIP's interaction set for one ligand as :class:`Interaction` objects."""
-    found: list[Interaction] = []
+def _fingerprint() -> prolif.Fingerprint:
+    import prolif
 
-    def add(kind, contact, distance, ligand, protein, detail=""):
-        found.append(
-            Interaction(
-                kind=kind,
-                residue=_residue(contact),
-                distance=round(float(distance), 2),
-                ligand_point=_point(ligand),
-                protein_point=_point(protein),
-                detail=detail,
-            )
-        )
-
-    for bond in site.hbonds_pdon + site.hbonds_ldon:
-        protein, ligand = (bond.d, bond.a) if bond.protisdon else (bond.a, bond.d)
-        who = "protein donor" if bond.protisdon else "ligand donor"
-        where = "side chain" if bond.sidechain else "backbone"
-        add("hydrogen_bond", bond, bond.distance_ad, ligand.coords, protein.coords,
-            f"{who}, {where}")  # fmt: skip
-    for contact in site.hydrophobic_contacts:
-        add("hydrophobic", contact, contact.distance, contact.ligatom.coords,
-            contact.bsatom.coords)  # fmt: skip
-    for stack in site.pistacking:
-        kind = {"P": "parallel", "T": "T-shaped"}.get(stack.type, stack.type)
-        add("pi_stacking", stack, stack.distance, stack.ligandring.center,
-            stack.proteinring.center, kind)  # fmt: skip
-    for contact in site.pication_laro + site.pication_paro:
-        ligand, protein = (
-            (contact.ring.center, contact.charge.center)
-            if contact.protcharged
-            else (contact.charge.center, contact.ring.center)
-        )
-        detail = "charged protein, ligand ring" if contact.protcharged else "charged ligand"
-        add("pi_cation", contact, contact.distance, ligand, protein, detail)
-    for bridge in site.saltbridge_lneg + site.saltbridge_pneg:
-        protein, ligand = (
-            (bridge.positive, bridge.negative)
-            if bridge.protispos
-            else (bridge.negative, bridge.positive)
-        )
-        detail = "protein positive" if bridge.protispos else "ligand positive"
-        add("salt_bridge", bridge, bridge.distance, ligand.center, protein.center, detail)
-    for bond in site.halogen_bonds:
-        add("halogen_bond", bond, bond.distance, bond.don.x.coords, bond.acc.o.coords)
-    return found
+    return prolif.Fingerprint(list(_KINDS), parameters=_PARAMETERS, count=False)
 
 
-def _metal_contacts(site: Sequence[_Atom], pose: Chem.Mol) -> list[Interaction]:
-    """Receptor metal ions within :data:`METAL_DISTANCE` of a ligand N, O or S atom.
-
-    PLIP counts a metal ion as a ligand of its own, so metal contacts are found here by
-    its distance rule instead.
-    """
+def _interactions(
+    fingerprint: prolif.Fingerprint,
+    ligand: prolif.Molecule,
+    protein: prolif.Molecule,
+    labels: Sequence[str],
+) -> list[Interaction]:
+    """ProLIF's interactions of one pose as :class:`Interaction` objects."""
     import numpy as np
 
-    metals = [atom for atom in site if atom.element.upper() in METAL_TYPES]
-    positions = pose.GetConformer().GetPositions()
     found = []
-    for metal in metals:
-        for atom in pose.GetAtoms():
-            if atom.GetSymbol() not in ("N", "O", "S"):
-                continue
-            point = positions[atom.GetIdx()]
-            distance = float(np.linalg.norm(point - np.array(metal.coords)))
-            if distance <= METAL_DISTANCE:
+    for (_, residue), by_name in fingerprint.generate(ligand, protein, metadata=True).items():
+        for name, matches in by_name.items():
+            kind, detail, ligand_which, protein_which = _KINDS[name]
+            for match in matches:
+                indices = match["parent_indices"]
+                ligand_point, ligand_atom = _side(ligand, indices["ligand"], ligand_which)
+                protein_point, protein_atom = _side(protein, indices["protein"], protein_which)
+                if kind == "hydrogen_bond":
+                    atom_name = protein.GetAtomWithIdx(protein_atom).GetPDBResidueInfo().GetName()
+                    where = "backbone" if atom_name.strip() in _BACKBONE else "side chain"
+                    detail = f"{_KINDS[name][1]}, {where}"
+                elif kind == "metal":
+                    symbols = [
+                        protein.GetAtomWithIdx(protein_atom).GetSymbol(),
+                        ligand.GetAtomWithIdx(ligand_atom).GetSymbol(),
+                    ]
+                    detail = "-".join(symbols if name == "MetalAcceptor" else symbols[::-1])
+                distance = np.linalg.norm(np.subtract(ligand_point, protein_point))
                 found.append(
                     Interaction(
-                        kind="metal",
-                        residue=metal.residue_label,
-                        distance=round(distance, 2),
-                        ligand_point=_point(point),
-                        protein_point=_point(metal.coords),
-                        detail=f"{metal.element}-{atom.GetSymbol()}",
+                        kind=kind,
+                        residue=labels[residue.number - 1],
+                        distance=round(float(distance), 2),
+                        ligand_point=ligand_point,
+                        protein_point=protein_point,
+                        detail=detail,
                     )
                 )
     return found
@@ -351,115 +395,39 @@ def _contact_residues(site: Sequence[_Atom], ligand: np.ndarray, cutoff: float =
     return [labels[key] for key in keys]
 
 
+def _heavy_positions(pose: Chem.Mol) -> np.ndarray:
+    positions = pose.GetConformer().GetPositions()
+    return positions[[atom.GetIdx() for atom in pose.GetAtoms() if atom.GetAtomicNum() > 1]]
+
+
 def pose_interactions(
     receptor: str, receptor_format: str, poses_sdf: str, ranks: Sequence[int] | None = None
 ) -> list[PoseInteractions]:
-    """The interactions of each pose (rank = position in the SDF, from 1) with the receptor.
-
-    PLIP runs in a child process (see the module docstring).
-    """
-    request = {
-        "receptor": receptor,
-        "receptor_format": receptor_format,
-        "poses_sdf": poses_sdf,
-        "ranks": list(ranks) if ranks else None,
-    }
-    try:
-        done = subprocess.run(
-            [sys.executable, "-m", __name__],
-            input=json.dumps(request),
-            capture_output=True,
-            text=True,
-            timeout=TIMEOUT,
-            check=False,
-        )
-    except subprocess.TimeoutExpired:
-        raise DockingError(
-            f"The interaction analysis took longer than {TIMEOUT:g} s and was stopped."
-        ) from None
-    try:
-        answer = json.loads(done.stdout)
-    except ValueError:
-        last = (done.stderr.strip().splitlines() or ["no output"])[-1]
-        raise DockingError(
-            f"The interaction analysis failed (exit status {done.returncode}): {last}"
-        ) from None
-    if "error" in answer:
-        raise InputError(answer["error"]["message"], field=answer["error"].get("field"))
-    return [PoseInteractions.from_dict(pose) for pose in answer["poses"]]
-
-
-def _rdkit_before_open_babel() -> None:
-    import rdkit.Chem  # noqa: F401
-
-
-def profile_poses(
-    receptor: str, receptor_format: str, poses_sdf: str, ranks: Sequence[int] | None = None
-) -> list[PoseInteractions]:
-    """:func:`pose_interactions` in this process: only where Vina is not loaded."""
-    if "vina" in sys.modules:
-        raise DockingError("PLIP cannot run in a process that loaded Vina; use pose_interactions.")
+    """The interactions of each pose (rank = position in the SDF, from 1) with the receptor."""
     import numpy as np
+    import prolif
 
-    _rdkit_before_open_babel()
-    from plip.basic import config
-    from plip.structure.preparation import PDBComplex
-
-    config.NOHYDRO = True  # the inputs carry their hydrogens; PLIP would write a file
-    config.PLUGIN_MODE = True  # no "fixed" PDB files written next to the input
-    config.SILENT = True
-    logging.getLogger("plip").setLevel(logging.ERROR)
     atoms = read_receptor_atoms(receptor, receptor_format)
-    chain = _ligand_chain(atoms)
     poses = read_poses(poses_sdf)
-    wanted = ranks or range(1, len(poses) + 1)
-    results = []
+    wanted = list(ranks or range(1, len(poses) + 1))
     for rank in wanted:
         if not 1 <= rank <= len(poses):
             raise InputError(f"There is no pose {rank}; there are {len(poses)}.", field="rank")
-        pose = poses[rank - 1]
-        positions = pose.GetConformer().GetPositions()
-        heavy = np.array(
-            [positions[atom.GetIdx()] for atom in pose.GetAtoms() if atom.GetAtomicNum() > 1]
-        )
-        site = _site(atoms, heavy, SITE_RADIUS)
-        found: list[Interaction] = []
-        if site:
-            protein = [atom for atom in site if atom.element.upper() not in METAL_TYPES]
-            plip = PDBComplex()
-            plip.load_pdb(complex_pdb(protein, pose, chain), as_string=True)
-            for ligand in plip.ligands:
-                if ligand.hetid == LIGAND_RESNAME and ligand.chain == chain:
-                    plip.characterize_complex(ligand)
-            for key, interaction_set in plip.interaction_sets.items():
-                if key.startswith(f"{LIGAND_RESNAME}:{chain}:"):
-                    found.extend(_interactions(interaction_set))
-            found.extend(_metal_contacts(site, pose))
-            found.sort(key=_interaction_order)
+    heavy = {rank: _heavy_positions(poses[rank - 1]) for rank in wanted}
+    site = _site(atoms, np.concatenate(list(heavy.values())), SITE_RADIUS)
+    protein, labels = protein_molecule(site) if site else (None, [])
+    fingerprint = _fingerprint()
+    results = []
+    for rank in wanted:
+        found = []
+        if protein is not None:
+            ligand = prolif.Molecule.from_rdkit(poses[rank - 1])
+            found = sorted(
+                _interactions(fingerprint, ligand, protein, labels), key=_interaction_order
+            )
         results.append(
-            PoseInteractions(rank=rank, interactions=found, residues=_contact_residues(site, heavy))
+            PoseInteractions(
+                rank=rank, interactions=found, residues=_contact_residues(site, heavy[rank])
+            )
         )
     return results
-
-
-def main() -> None:
-    """``{"receptor", "receptor_format", "poses_sdf", "ranks"}`` on stdin; a JSON answer out.
-
-    The answer is ``{"poses": [...]}`` or ``{"error": {"code", "message", "field"}}``.
-    """
-    request = json.load(sys.stdin)
-    try:
-        poses = profile_poses(
-            request["receptor"],
-            request["receptor_format"],
-            request["poses_sdf"],
-            request.get("ranks"),
-        )
-        answer: dict = {"poses": [pose.to_dict() for pose in poses]}
-    except InputError as error:
-        answer = {"error": error.to_dict()}
-    json.dump(answer, sys.stdout)
-
-
-if __name__ == "__main__":
-    main()

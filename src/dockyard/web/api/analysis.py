@@ -1,9 +1,9 @@
 """Chemistry for the pages: interactions of docked poses and 2D depictions of ligands.
 
-Interactions come from PLIP on Open Babel, which ``dockyard.chem.interactions`` runs in a
-child process, so neither library is loaded into the server nor can crash it. A job's poses
-never change once it has completed, so each job's answer is kept in memory, keyed by the job
-and its finishing time. Depictions are RDKit SVG drawings, cached by SMILES.
+Interactions come from ProLIF (``dockyard.chem.interactions``), loaded with RDKit on the
+first request that needs them. A job's poses never change once it has completed, so each
+job's answer is kept in memory, keyed by the job and its finishing time. Depictions are
+RDKit SVG drawings, cached by SMILES.
 """
 
 from __future__ import annotations
@@ -109,7 +109,7 @@ def job_interactions(store: Store, job: Job) -> list[dict[str, Any]]:
 @router.get("/jobs/{job_id}/poses/{rank}/interactions", response_model=PoseInteractions)
 def interactions_of_pose(job_id: int, rank: int, store: StoreDep) -> PoseInteractions:
     """Hydrogen bonds, hydrophobic contacts, π-stacking, π-cation, salt bridges, halogen bonds
-    and metal contacts of one pose (PLIP), with the residues within 4 Å of it."""
+    and metal contacts of one pose (ProLIF), with the residues within 4 Å of it."""
     job = store.get_job(job_id)
     poses = job_interactions(store, job)
     found = next((pose for pose in poses if pose["rank"] == rank), None)

@@ -288,7 +288,7 @@ async function showInteractions(rank) {
   }
   if (rank !== selected) return;
   renderInteractions(data);
-  status.textContent = data.interactions.length ? "" : "PLIP found no interactions for this pose.";
+  status.textContent = data.interactions.length ? "" : "ProLIF found no interactions for this pose.";
   interactionsSection.dataset.rank = rank;
   interactionsSection.dataset.state = "ready";
   await viewerReady;
