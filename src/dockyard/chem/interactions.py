@@ -34,8 +34,8 @@ if TYPE_CHECKING:
     from rdkit import Chem
 
 SITE_RADIUS = 8.0
-"""Å: receptor residues with an atom this close to a pose go into the protein; ProLIF looks
-at those within 6 Å of each pose."""
+"""Å: receptor residues with an atom this close to any pose go into the protein; ProLIF
+looks at those within 6 Å of each pose (its ``vicinity_cutoff``)."""
 
 INTERACTION_KINDS = (
     "hydrogen_bond",
@@ -234,20 +234,6 @@ def _site(atoms: Sequence[_Atom], ligand: np.ndarray, radius: float) -> list[_At
     return [atom for atom in atoms if atom.residue_key in keys]
 
 
-def _atom_line(serial: int, atom: _Atom) -> str:
-    return atom_line(
-        atom.record,
-        serial,
-        atom.name,
-        atom.resname,
-        atom.chain,
-        atom.resnum,
-        atom.icode,
-        atom.coords,
-        element=atom.element,
-    )
-
-
 def _residues(atoms: Sequence[_Atom]) -> list[list[_Atom]]:
     groups: dict[tuple[str, int, str, str], list[_Atom]] = {}
     for atom in atoms:
@@ -363,7 +349,7 @@ def _interactions(
                     atom_name = protein.GetAtomWithIdx(protein_atom).GetPDBResidueInfo().GetName()
                     where = "backbone" if atom_name.strip() in _BACKBONE else "side chain"
                     detail = f"{_KINDS[name][1]}, {where}"
-                elif kind == "metal":
+                if kind == "metal":
                     symbols = [
                         protein.GetAtomWithIdx(protein_atom).GetSymbol(),
                         ligand.GetAtomWithIdx(ligand_atom).GetSymbol(),
@@ -383,8 +369,8 @@ def _interactions(
     return found
 
 
-def _interaction_order(item: Interaction) -> tuple[int, float]:
-    return (INTERACTION_KINDS.index(item.kind), item.distance)
+def _interaction_order(item: Interaction) -> tuple[int, float, str, str]:
+    return (INTERACTION_KINDS.index(item.kind), item.distance, item.residue, item.detail)
 
 
 def _contact_residues(site: Sequence[_Atom], ligand: np.ndarray, cutoff: float = 4.0) -> list[str]:
@@ -413,8 +399,8 @@ def pose_interactions(
     for rank in wanted:
         if not 1 <= rank <= len(poses):
             raise InputError(f"There is no pose {rank}; there are {len(poses)}.", field="rank")
-    heavy = {rank: _heavy_positions(poses[rank - 1]) for rank in wanted}
-    site = _site(atoms, np.concatenate(list(heavy.values())), SITE_RADIUS)
+    heavy = [_heavy_positions(pose) for pose in poses]
+    site = _site(atoms, np.concatenate(heavy), SITE_RADIUS)  # one protein serves every rank
     protein, labels = protein_molecule(site) if site else (None, [])
     fingerprint = _fingerprint()
     results = []
@@ -427,7 +413,7 @@ def pose_interactions(
             )
         results.append(
             PoseInteractions(
-                rank=rank, interactions=found, residues=_contact_residues(site, heavy[rank])
+                rank=rank, interactions=found, residues=_contact_residues(site, heavy[rank - 1])
             )
         )
     return results
