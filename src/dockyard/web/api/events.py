@@ -3,7 +3,8 @@
 The stream polls the store on the server side and sends each job whose ``updated_at`` moved.
 It re-reads a short window behind its cursor, because a writer's clock and commit order can
 differ by a little; what it already sent is remembered, so nothing is sent twice and nothing
-is missed. A reconnecting browser sends ``Last-Event-ID`` and resumes from there.
+is missed. A reconnecting browser sends ``Last-Event-ID`` and resumes from there. FastAPI's own
+SSE support frames the events and sends a keep-alive comment while the stream is idle.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 
 from fastapi import APIRouter, Header, Query, Request
-from fastapi.responses import StreamingResponse
+from fastapi.sse import EventSourceResponse, ServerSentEvent
 from starlette.concurrency import run_in_threadpool
 
 from dockyard.jobs.models import utcnow
@@ -24,7 +25,8 @@ from dockyard.web.schemas import JobSummary
 router = APIRouter(prefix="/api", tags=["live"])
 
 POLL_SECONDS = 0.5
-KEEPALIVE_SECONDS = 15.0
+RETRY_MS = 2000
+"""How long a browser waits before it reconnects a broken stream."""
 CLOCK_SKEW = timedelta(seconds=2)
 CHANGES_PER_READ = 200
 """How many changes ``Store.changed_since`` returns at most."""
@@ -41,7 +43,7 @@ def _parse_cursor(value: str | None) -> datetime | None:
 
 async def job_events(
     request: Request, store: Store, since: datetime, job_id: int | None
-) -> AsyncIterator[str]:
+) -> AsyncIterator[ServerSentEvent]:
     """``job`` events from ``since`` on, each job's change once.
 
     The first read reaches :data:`CLOCK_SKEW` behind ``since`` too: a change stamped just
@@ -50,8 +52,7 @@ async def job_events(
     """
     sent: dict[int, datetime] = {}
     cursor = since
-    idle = 0.0
-    yield "retry: 2000\n\n"
+    yield ServerSentEvent(retry=RETRY_MS)
     while not await request.is_disconnected():
         changed = await run_in_threadpool(store.changed_since, cursor - CLOCK_SKEW, job_id)
         fresh = [job for job in changed if sent.get(job.id) != job.updated_at]
@@ -63,29 +64,21 @@ async def job_events(
             sent[job.id] = job.updated_at
             cursor = max(cursor, job.updated_at)
             data = JobSummary.from_job(job).model_dump_json()
-            yield f"id: {cursor.isoformat()}\nevent: job\ndata: {data}\n\n"
-            idle = 0.0
+            yield ServerSentEvent(raw_data=data, event="job", id=cursor.isoformat())
         horizon = cursor - CLOCK_SKEW
         sent = {key: stamp for key, stamp in sent.items() if stamp >= horizon}
         await asyncio.sleep(POLL_SECONDS)
-        idle += POLL_SECONDS
-        if idle >= KEEPALIVE_SECONDS:
-            yield ": keep-alive\n\n"
-            idle = 0.0
 
 
-@router.get("/events", response_class=StreamingResponse)
+@router.get("/events", response_class=EventSourceResponse)
 async def events(
     request: Request,
     store: StoreDep,
     job_id: int | None = None,
     since: str | None = Query(None, description="ISO timestamp; default: now"),
     last_event_id: str | None = Header(None),
-) -> StreamingResponse:
+) -> AsyncIterator[ServerSentEvent]:
     """A stream of ``job`` events (the job summary as JSON) as jobs change."""
     start = _parse_cursor(last_event_id) or _parse_cursor(since) or utcnow()
-    return StreamingResponse(
-        job_events(request, store, start, job_id),
-        media_type="text/event-stream",
-        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-    )
+    async for event in job_events(request, store, start, job_id):
+        yield event
