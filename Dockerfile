@@ -8,7 +8,7 @@ COPY package.json package-lock.json ./
 COPY scripts/assets.sh scripts/
 RUN bash scripts/assets.sh
 
-# -- Python: dependencies first (a layer that changes only with pyproject.toml), then Dockyard --
+# -- Python: the locked dependencies first (a layer that changes only with the lock), then Dockyard --
 FROM python:3.11-slim-bookworm
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
@@ -20,11 +20,9 @@ RUN apt-get update \
     && apt-get install -y --no-install-recommends libxrender1 libx11-6 libexpat1 libbsd0 \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
-COPY pyproject.toml ./
-RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" \
-        > /tmp/requirements.txt \
-    && pip install -r /tmp/requirements.txt
-COPY README.md ./
+COPY requirements.lock ./
+RUN pip install -r requirements.lock
+COPY pyproject.toml README.md LICENSE ./
 COPY src ./src
 COPY --from=assets /build/src/dockyard/web/static/vendor ./src/dockyard/web/static/vendor
 RUN pip install --no-deps . \

@@ -6,11 +6,27 @@ Nothing else in Dockyard reads ``os.environ``; build a :class:`Settings` with
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from pathlib import Path
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from dockyard.errors import DockyardError
+
+EXTRAS = {"queue": ("rq", "Redis and RQ workers"), "postgres": ("psycopg", "PostgreSQL")}
+"""The optional parts of an install: ``pip install 'dockyard[NAME]'`` and the module it brings."""
+
+
+def require_extra(name: str, because: str) -> None:
+    """Refuse clearly, at start, a setting that needs an optional part that is not installed."""
+    module, what = EXTRAS[name]
+    if importlib.util.find_spec(module) is None:
+        raise DockyardError(
+            f"{because}, but {what} support is not installed: pip install 'dockyard[{name}]'.",
+            code="missing_extra",
+        )
 
 
 def default_workers() -> int:

@@ -12,7 +12,8 @@ from typing import Annotated
 import typer
 
 from dockyard.cli.common import app, console, fail
-from dockyard.config import get_settings
+from dockyard.config import get_settings, require_extra
+from dockyard.errors import DockyardError
 
 
 @app.command()
@@ -29,6 +30,10 @@ def worker(
     settings = get_settings()
     if not settings.redis_url:
         fail("set DOCKYARD_REDIS_URL: a worker takes its jobs from Redis.")
+    try:
+        require_extra("queue", "dockyard worker takes its jobs from Redis")
+    except DockyardError as error:
+        fail(error.message)
     if not settings.database_url:
         console.print(
             "[yellow]warning:[/] DOCKYARD_DATABASE_URL is not set; using the SQLite file in "

@@ -12,7 +12,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from dockyard import __version__
-from dockyard.config import Settings, get_settings
+from dockyard.config import Settings, get_settings, require_extra
 from dockyard.jobs.store import Store
 from dockyard.runners import LocalRunner, Runner
 from dockyard.web.api import analysis, events, health, jobs, prepare, screens, workers
@@ -45,6 +45,7 @@ ROUTERS = (
 def make_runner(settings: Settings, store: Store) -> Runner:
     """RQ workers when ``DOCKYARD_REDIS_URL`` is set, else jobs run in this server's children."""
     if settings.redis_url:
+        require_extra("queue", "DOCKYARD_REDIS_URL is set")
         from dockyard.runners.rq.api import RQRunner
 
         return RQRunner(store, settings.redis_url, settings=settings)
