@@ -3,14 +3,15 @@
 PROPKA (Olsson, Søndergaard, Rostkowski and Jensen, J. Chem. Theory Comput. 2011) shifts each
 group's model pKa by its burial and by the hydrogen bonds and charges around it, so a buried
 aspartate can stay protonated and a histidine next to a carboxylate be charged at pH 7.4.
-It reads a PDB text and places its own hydrogens; nothing is written to disk and its log is
-kept out of the server's. Its PDB reader takes one character of chain name, so chains are
-renamed for it (mmCIF allows longer names), and every residue is written as ATOM so that a
-modified residue read as its parent is titrated like it.
+It reads a PDB text and places its own hydrogens; nothing is written to disk, and its log
+and printed notes are kept out of the server's. Its PDB reader takes one character of chain
+name, so chains are renamed for it (mmCIF allows longer names), and every residue is written
+as ATOM so that a modified residue read as its parent is titrated like it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
 import string
@@ -36,9 +37,10 @@ def propka_pkas(structure: gemmi.Structure) -> dict[tuple[str, str], float]:
     """
     pdb, original = _pdb_for_propka(structure)
     logging.getLogger("propka").setLevel(logging.ERROR)
-    molecule = propka.run.single(
-        "receptor.pdb", optargs=PROPKA_ARGS, stream=io.StringIO(pdb), write_pka=False
-    )
+    with contextlib.redirect_stdout(io.StringIO()):  # it prints a few notes on files
+        molecule = propka.run.single(
+            "receptor.pdb", optargs=PROPKA_ARGS, stream=io.StringIO(pdb), write_pka=False
+        )
     pkas = {}
     for group in molecule.conformations["AVR"].groups:
         atom = group.atom
