@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from dockyard.chem import PreparationOptions, prepare_receptor
@@ -71,6 +72,28 @@ def test_a_histidine_propka_finds_charged_is_hip_and_reported(example, uncached)
     assert prepared.report["warnings"] == []
 
 
+def test_a_histidine_bound_to_a_metal_is_never_hip(example, uncached):
+    """A zinc 2.1 Å from NE2 of HIS A:361 (charged by PROPKA) takes the place of its proton."""
+    lines = without_hydrogens(example["receptor"].read_text()).splitlines()
+    ring = {
+        line[12:16].strip(): np.array([float(line[i : i + 8]) for i in (30, 38, 46)])
+        for line in lines
+        if line[17:26] == "HIS A 361" and line[12:16].strip() in ("CG", "ND1", "CD2", "CE1", "NE2")
+    }
+    outward = ring["NE2"] - np.mean(list(ring.values()), axis=0)
+    x, y, z = ring["NE2"] + 2.1 * outward / np.linalg.norm(outward)
+    zinc = f"HETATM 9999 ZN    ZN A 901    {x:8.3f}{y:8.3f}{z:8.3f}  1.00 20.00          ZN"
+    text = "\n".join([*lines, zinc]) + "\n"
+    prepared = prepare_receptor(text, "pdb", options=PreparationOptions(keep_hetero="metals"))
+    protonation = prepared.report["protonation"]
+    assert (
+        "HIS A:361 protonated (pKa 7.6 at pH 7.4), kept neutral (it binds a metal)"
+        in protonation["differs_from_model_pka"]
+    )
+    histidine = atoms_of(prepared.pdb, "HID", "A", 361)  # H on ND1, none on NE2 by the zinc
+    assert "HD1" in histidine and "HE2" not in histidine
+
+
 def test_a_buried_glutamate_stays_protonated_at_ph_7_4():
     prepared = prepare_receptor(raw("1uou"), "pdb")
     protonation = prepared.report["protonation"]
@@ -91,7 +114,7 @@ def test_propka_failure_falls_back_to_model_pka_and_says_so(monkeypatch, tmp_pat
     (warning,) = [line for line in report["warnings"] if "PROPKA" in line]
     assert warning.startswith("PROPKA failed (FileNotFoundError: ")
     assert warning.endswith(
-        "residue states are from model pKa values (ASP 3.9, GLU 4.2, HIS 6, CYS 8.3, LYS 10.5)."
+        "residue states are from model pKa values (ASP 3.9, GLU 4.2, HIS 6.0, CYS 8.3, LYS 10.5)."
     )
     assert capfd.readouterr().out == ""
 

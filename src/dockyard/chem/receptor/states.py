@@ -99,7 +99,7 @@ def assign_residue_states(
         source = "model pKa values" if problem else VERSION
     warnings = []
     if problem:
-        model_values = ", ".join(f"{name} {pka:g}" for name, pka in PKA.items())
+        model_values = ", ".join(f"{name} {pka:.1f}" for name, pka in PKA.items())
         warnings.append(f"{problem}; residue states are from model pKa values ({model_values}).")
     states: Counter[str] = Counter()
     changed, shifted, missing = [], [], []
