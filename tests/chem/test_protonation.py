@@ -62,7 +62,7 @@ def test_propka_runs_quietly_and_keeps_long_chain_names(capfd):
     assert capfd.readouterr() == ("", "")
 
 
-def test_a_histidine_propka_finds_charged_is_hip_and_reported(example, uncached):
+def test_a_histidine_propka_finds_charged_is_hip_and_reported(example):
     prepared = prepare_receptor(without_hydrogens(example["receptor"].read_text()), "pdb")
     protonation = prepared.report["protonation"]
     assert protonation["pka_from"].startswith("PROPKA 3.")
@@ -72,7 +72,7 @@ def test_a_histidine_propka_finds_charged_is_hip_and_reported(example, uncached)
     assert prepared.report["warnings"] == []
 
 
-def test_a_histidine_bound_to_a_metal_is_never_hip(example, uncached):
+def test_a_histidine_bound_to_a_metal_is_never_hip(example):
     """A zinc 2.1 Å from NE2 of HIS A:361 (charged by PROPKA) takes the place of its proton."""
     lines = without_hydrogens(example["receptor"].read_text()).splitlines()
     ring = {
