@@ -108,6 +108,7 @@ def test_1of6_with_a_box_keeps_only_the_surroundings_of_the_box():
     report = prepared.report
     assert report["residues_left_out_far_from_box"] > 2000
     assert "left out" in report["warnings"][0]
+    assert report["protonation"]["pka_from"].startswith("PROPKA")  # on what is left
     assert report["residues_removed"] == []
     assert vina_reads(prepared.pdbqt)
 
@@ -117,6 +118,7 @@ def test_1of6_whole_octamer_prepares():
     report = prepare_receptor(raw("1of6"), "pdb").report
     assert report["residues"] == 2770 and report["residues_removed"] == []
     assert len(report["residues_rebuilt"]) == 13
+    assert any(line.startswith("PROPKA was not run") for line in report["warnings"])
 
 
 @pytest.mark.parametrize("pdb_id", ["1s3v", "1uou"])
@@ -193,7 +195,7 @@ def test_alternate_locations_keep_the_highest_occupancy_or_the_one_asked_for():
     ("ph", "histidine", "changed"),
     [
         (7.4, None, None),
-        (5.0, "HIP", None),
+        (5.0, "HIP", "GLU A:30 as GLH"),  # PROPKA: pKa 7.2, not the model 4.2
         (3.0, "HIP", "ASP A:21 as ASH"),
         (11.0, None, "LYS A:18 as LYN"),
     ],

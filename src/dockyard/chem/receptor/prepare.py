@@ -7,7 +7,8 @@ A PDB or mmCIF file goes through these steps, each recorded in the preparation r
 2. for a very large receptor with a box, residues far from the box are left out (Vina
    ignores every atom more than 8 Å from it);
 3. repair (:mod:`.repair`): distorted side chains and missing heavy atoms rebuilt by PDBFixer;
-4. protonation (:mod:`.states`): residue states for the pH, histidines by hydrogen bonds;
+4. protonation (:mod:`.states`): residue states from PROPKA's pKa values at the pH,
+   neutral histidines by hydrogen bonds;
 5. Meeko types the polymer and adds its hydrogens from its residue templates; a residue
    that still matches no template is left out if it lies beyond Vina's 8 Å cut-off from the
    box, and is an error naming it otherwise;
@@ -36,7 +37,7 @@ from dockyard.chem.receptor.clean import clean
 from dockyard.chem.receptor.hetero import type_groups
 from dockyard.chem.receptor.read import FIELD, read_pdbqt, read_structure, receptor_kind
 from dockyard.chem.receptor.repair import find_distortions, repair
-from dockyard.chem.receptor.states import assign_residue_states
+from dockyard.chem.receptor.states import PROPKA_MAX_RESIDUES, assign_residue_states
 from dockyard.chem.receptor.templates import chem_templates, template_names
 from dockyard.chem.residues import find_residue, key, label
 from dockyard.errors import DockingError, InputError
@@ -44,9 +45,9 @@ from dockyard.errors import DockingError, InputError
 VINA_CUTOFF = 8.0
 """Å: Vina ignores receptor atoms farther than this from every grid point of the box."""
 
-CROP_ABOVE = 1500
+CROP_ABOVE = PROPKA_MAX_RESIDUES
 """Residues: a receptor larger than this is cut down to the box's surroundings when a box
-is given, so that preparing a large complex takes seconds, not minutes."""
+is given, so that preparing a large complex (PROPKA above all) takes seconds, not minutes."""
 CROP_MARGIN = 16.0
 """Å around the box kept when cropping: twice Vina's cut-off."""
 
@@ -155,6 +156,7 @@ def _prepare_structure(
     fixed = repair(structure, find_distortions(structure))
     warnings += fixed.warnings
     states = assign_residue_states(structure, options.ph, done.kept)
+    warnings += states.warnings
     polymer, printed, dropped = _meeko(structure, box)
     removed += dropped
     rigid, _flex = PDBQTWriterLegacy.write_from_polymer(polymer)
@@ -177,7 +179,7 @@ def _prepare_structure(
         "chains": sorted({atom.chain for atom in atoms}),
         "hydrogens_in_input": done.hydrogens_in_input,
         "hydrogens_added": added,
-        "protonation": states,
+        "protonation": states.summary,
         "waters_removed": done.waters_removed,
         "hetero_groups_removed": done.hetero_removed + hetero.removed,
         "hetero_groups_kept": hetero.kept,
