@@ -6,7 +6,7 @@ import json
 import subprocess
 import sys
 
-HEAVY = ("vina", "meeko", "rdkit", "openmm", "pdbfixer", "scipy", "plip", "pyKVFinder")
+HEAVY = ("vina", "meeko", "rdkit", "openmm", "pdbfixer", "scipy", "plip", "fpocket_rs")
 
 
 def test_importing_the_web_app_loads_no_science_library():
