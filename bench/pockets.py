@@ -6,7 +6,8 @@ as the pre-flight check prepares it, then pockets are found twice: by Dockyard's
 (fpocket-rs, ranked by druggability) and by the pyKVFinder finder it replaced (volume x mean
 depth, run here as a baseline only). Each line gives the time, the number of pockets, whether
 the box of the top pocket / of any of the top three holds the crystal ligand's centroid, and
-the distance from the top pocket's centre to that centroid.
+the distance from the top pocket's centre to that centroid and the top box's side (the cube
+root of its volume: a large box holds the ligand more easily and docks less precisely).
 
     .venv/bin/python -m bench.pockets [/work/shared/data/redock] [--limit 20]
 
@@ -133,16 +134,17 @@ def measure(finder: Callable[[str], Found], pdb: str, ligand: np.ndarray) -> dic
         "top1": bool(found) and holds(found[0], ligand),
         "top3": any(holds(box, ligand) for box in found[:3]),
         "distance": float(np.linalg.norm(found[0][0] - ligand)) if found else math.nan,
+        "side": float(np.prod(found[0][1]) ** (1 / 3)) if found else math.nan,
     }
 
 
 def cell(result: dict) -> str:
     if "error" in result:
-        return f"{result['time']:6.1f}s refused{'':15}"
+        return f"{result['time']:6.1f}s refused{'':22}"
     mark = {True: "yes", False: "no"}
     return (
         f"{result['time']:6.1f}s {result['count']:4d} {mark[result['top1']]:>4} "
-        f"{mark[result['top3']]:>4} {result['distance']:6.1f}Å"
+        f"{mark[result['top3']]:>4} {result['distance']:6.1f}Å {result['side']:5.1f}Å"
     )
 
 
@@ -152,9 +154,9 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=20, help="complexes taken from it")
     args = parser.parse_args()
     finders = {"fpocket-rs": fpocket_finder, "pyKVFinder": kvfinder_finder}
-    header = "  time    n top1 top3  dist"
-    print(f"{'complex':8} {'atoms':>6}  " + "  |  ".join(f"{n:<32}" for n in finders))
-    print(f"{'':8} {'':>6}  " + "  |  ".join(f"{header:<32}" for _ in finders))
+    header = "  time    n top1 top3   dist  side"
+    print(f"{'complex':8} {'atoms':>6}  " + "  |  ".join(f"{n:<39}" for n in finders))
+    print(f"{'':8} {'':>6}  " + "  |  ".join(f"{header:<39}" for _ in finders))
     totals = {name: [] for name in finders}
     for name, read, ligand_file in complexes(args.redock, args.limit):
         try:
@@ -171,13 +173,14 @@ def main() -> None:
         results = {finder: measure(run, receptor.pdb, ligand) for finder, run in finders.items()}
         for finder, result in results.items():
             totals[finder].append(result)
-        print(f"{name:8} {atoms:6d}  " + "  |  ".join(f"{cell(r):<32}" for r in results.values()))
+        print(f"{name:8} {atoms:6d}  " + "  |  ".join(f"{cell(r):<39}" for r in results.values()))
     for finder, results in totals.items():
         done = [result for result in results if "error" not in result]
         print(
             f"{finder}: top-1 {sum(r['top1'] for r in done)}/{len(results)}, "
             f"top-3 {sum(r['top3'] for r in done)}/{len(results)}, "
             f"median distance {np.nanmedian([r['distance'] for r in done]):.1f} Å, "
+            f"median side {np.nanmedian([r['side'] for r in done]):.1f} Å, "
             f"total {sum(r['time'] for r in results):.0f} s"
         )
 
