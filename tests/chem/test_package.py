@@ -50,7 +50,7 @@ def test_box_and_options_do_not_load_the_science_stack():
 def test_versions_name_the_science_stack():
     found = versions()
     assert set(found) == {
-        "vina", "meeko", "rdkit", "gemmi", "pdbfixer", "openmm", "dimorphite-dl", "pykvfinder",
+        "vina", "meeko", "rdkit", "gemmi", "pdbfixer", "openmm", "dimorphite-dl", "fpocket-rs",
         "dockyard",
     }  # fmt: skip
     assert found["vina"].startswith("1.2")

@@ -15,7 +15,8 @@ HEAVY = (
     "scipy",
     "prolif",
     "MDAnalysis",
-    "pyKVFinder",
+    "fpocket_rs",
+    "propka",
 )
 
 

@@ -7,7 +7,7 @@ from importlib import metadata
 from dockyard._version import __version__
 
 SCIENCE_PACKAGES = ("vina", "meeko", "rdkit", "gemmi")
-PREPARATION_PACKAGES = ("pdbfixer", "openmm", "dimorphite-dl", "pykvfinder")
+PREPARATION_PACKAGES = ("pdbfixer", "openmm", "dimorphite-dl", "fpocket-rs")
 
 
 def versions() -> dict[str, str]:
