@@ -3,13 +3,13 @@
 fpocket (Le Guilloux, Schmidtke & Tuffery, 2009) tessellates the heavy atoms, keeps the
 alpha spheres (empty spheres touching four atoms) of 3.4 to 6.2 Å radius, clusters them
 into pockets and scores each pocket. Pockets are ranked by fpocket's druggability score
-(0 to 1, a logistic model of how likely a drug-like ligand binds there), which picks ligand
-sites far better than its geometric score; a pocket without one falls back to that score.
+(0 to 1, a logistic model of how likely a drug-like ligand binds there); a pocket without
+one falls back to fpocket's own score.
 
 The receptor is the prepared one, with its hydrogens: they leave the alpha spheres alone but
 shrink the pockets' solvent-accessible areas, and with them fpocket-rs's scores pick the
-ligand site more often (top pocket 18 of 24 complexes against 14 without; bench/pockets.py).
-The work grows faster than the atom count (20 900 heavy atoms take 15 to 25 s), so a
+ligand site more often (top pocket 18 of 24 complexes against 14 without them).
+The work grows faster than the atom count (20 900 heavy atoms take 10 to 35 s), so a
 structure over :data:`MAX_ATOMS` heavy atoms is refused rather than left to run.
 """
 
