@@ -1,7 +1,7 @@
 """Pocket finders compared: does the top pocket's box hold the crystal ligand?
 
 For each complex (the packaged 1IEP example, tests/data/posebusters and, given a folder, the
-mmCIF complexes of a redocking set such as /work/shared/data/redock) the receptor is prepared
+mmCIF complexes of a redocking set such as ../shared/data/redock) the receptor is prepared
 as the pre-flight check prepares it, then pockets are found twice: by Dockyard's finder
 (fpocket-rs, ranked by druggability) and by the pyKVFinder finder it replaced (volume x mean
 depth, run here as a baseline only). Each line gives the time, the number of pockets, whether
@@ -9,7 +9,7 @@ the box of the top pocket / of any of the top three holds the crystal ligand's c
 the distance from the top pocket's centre to that centroid and the top box's side (the cube
 root of its volume: a large box holds the ligand more easily and docks less precisely).
 
-    .venv/bin/python -m bench.pockets [/work/shared/data/redock] [--limit 20]
+    .venv/bin/python -m bench.pockets [../shared/data/redock] [--limit 20]
 
 pyKVFinder is GPL-3.0-or-later and no longer a dependency: install it by hand to run this.
 """
