@@ -153,6 +153,8 @@ def main() -> None:
     parser.add_argument("redock", nargs="?", type=Path, help="folder of <id>/protein.cif")
     parser.add_argument("--limit", type=int, default=20, help="complexes taken from it")
     args = parser.parse_args()
+    if args.redock is not None and not args.redock.is_dir():
+        parser.error(f"{args.redock} is not a folder: give the redocking set's path, or none")
     finders = {"fpocket-rs": fpocket_finder, "pyKVFinder": kvfinder_finder}
     header = "  time    n top1 top3   dist  side"
     print(f"{'complex':8} {'atoms':>6}  " + "  |  ".join(f"{n:<39}" for n in finders))
