@@ -8,7 +8,7 @@ from fastapi import APIRouter, File, Form, Query, UploadFile
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from dockyard.jobs import screen_results
-from dockyard.jobs.files import POSES_SDF, RESULTS_CSV
+from dockyard.jobs.files import CSV_MEDIA, POSES_SDF, RESULTS_CSV, SDF_MEDIA
 from dockyard.jobs.models import LigandStatus
 from dockyard.jobs.params import ScreenParams
 from dockyard.jobs.screening import LibraryUpload, ScreenRequest, submit_screen
@@ -128,7 +128,7 @@ def ligand_poses(screen_id: int, index: int, store: StoreDep) -> Response:
     ligand = screen_results.get_ligand(store, screen_id, index)
     return Response(
         ligand.poses_sdf or "",
-        media_type="chemical/x-mdl-sdfile",
+        media_type=SDF_MEDIA,
         headers={"Content-Disposition": f'attachment; filename="screen-{screen_id}-{index}.sdf"'},
     )
 
@@ -148,7 +148,7 @@ def export_csv(screen_id: int, store: StoreDep) -> StreamingResponse:
     rows = screen_results.results_csv(store, screen_id)
     return StreamingResponse(
         rows,
-        media_type="text/csv",
+        media_type=CSV_MEDIA,
         headers={"Content-Disposition": f'attachment; filename="screen-{screen_id}.csv"'},
     )
 
@@ -162,6 +162,6 @@ def export_top_sdf(
     poses = screen_results.top_poses_sdf(store, screen_id, n)
     return StreamingResponse(
         poses,
-        media_type="chemical/x-mdl-sdfile",
+        media_type=SDF_MEDIA,
         headers={"Content-Disposition": f'attachment; filename="screen-{screen_id}-top{n}.sdf"'},
     )
