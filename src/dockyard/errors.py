@@ -10,10 +10,18 @@ for bad input, the ``field`` it concerns. The web layer renders all of them in o
     │   └── FileTooLargeError        413  an upload over the size limit
     ├── NotFoundError                404  no such job or file
     ├── ConflictError                409  the job is not in a state that allows this
-    └── DockingError                 500  Vina or a preparation step failed at run time
+    ├── DockingError                 500  Vina or a preparation step failed at run time
+    └── UnavailableError             503  a part the server needs (its database) does not
+        │                                 answer for now: nothing was lost, try again
+        └── StorageFullError         507  the disk that holds the data is full
+
+An error with a ``retry_after`` (seconds) tells the client when to try again: the web layer
+sends it as the ``Retry-After`` header.
 """
 
 from __future__ import annotations
+
+import errno
 
 
 class DockyardError(Exception):
@@ -21,13 +29,23 @@ class DockyardError(Exception):
 
     status_code = 500
     code = "internal_error"
+    retry_after: int | None = None
 
-    def __init__(self, message: str, *, field: str | None = None, code: str | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        field: str | None = None,
+        code: str | None = None,
+        retry_after: int | None = None,
+    ):
         super().__init__(message)
         self.message = message
         self.field = field
         if code is not None:
             self.code = code
+        if retry_after is not None:
+            self.retry_after = retry_after
 
     def to_dict(self) -> dict[str, str | None]:
         return {"code": self.code, "message": self.message, "field": self.field}
@@ -60,3 +78,35 @@ class ConflictError(DockyardError):
 
 class DockingError(DockyardError):
     code = "docking_failed"
+
+
+class UnavailableError(DockyardError):
+    """Transient: the request was fine and may succeed as it is a little later."""
+
+    status_code = 503
+    code = "unavailable"
+    retry_after = 5
+
+
+class StorageFullError(UnavailableError):
+    """The database or the data directory ran out of space; it clears once space is freed."""
+
+    status_code = 507
+    code = "storage_full"
+    retry_after = 60
+
+    @classmethod
+    def because(cls, what: str) -> StorageFullError:
+        """The one message for a full disk, whichever layer noticed it."""
+        return cls(
+            f"The server's disk is full: {what} could not be written. Nothing stored before "
+            "was lost. Free space on the disk that holds the server's data (its database and "
+            "DOCKYARD_DATA_DIR), then try again."
+        )
+
+    @classmethod
+    def from_os_error(cls, error: OSError) -> StorageFullError | None:
+        """The error a full disk or quota raised as an ``OSError`` means, else None."""
+        if error.errno not in (errno.ENOSPC, errno.EDQUOT):
+            return None
+        return cls.because(f"a file ({error.filename or 'unnamed'})")

@@ -3,6 +3,13 @@
 It reads the job's inputs from the store, runs the science layer, and writes progress and
 the outcome back through fenced updates. A job that was cancelled meanwhile stops at its next
 progress report; the runner kills the process anyway if it is inside Vina.
+
+The database may go away under a running job (restarted, out of reach, its disk full). The
+job's own process then waits rather than lose its work: it waits to read the job at the start
+and to write the outcome at the end (:func:`~dockyard.jobs.db.patiently`; fenced, so a job
+taken away meanwhile ignores the late write), and skips progress reports it cannot write. An
+outage while the handler reads its inputs raises :class:`~dockyard.errors.UnavailableError`
+out of :func:`run_job`: the process ends and its runner queues the job again.
 """
 
 from __future__ import annotations
@@ -23,7 +30,8 @@ from dockyard.chem import (
     prepare_receptor,
     versions,
 )
-from dockyard.errors import DockyardError
+from dockyard.errors import DockyardError, UnavailableError
+from dockyard.jobs.db import patiently
 from dockyard.jobs.files import (
     PDBQT_MEDIA,
     POSES_PDBQT,
@@ -44,12 +52,13 @@ Report = Callable[[str, float], None]
 
 
 def run_job(store: Store, claim: Claim, *, cpu: int = 0) -> None:
-    job = store.get_job(claim.job_id)
+    job = patiently(lambda: store.get_job(claim.job_id), f"job {claim.job_id}: reading it")
     try:
         _execute(store, job, claim, cpu)
     finally:
         if job.parent_id is not None:
-            store.screens.settle([job.parent_id])
+            parent = job.parent_id
+            patiently(lambda: store.screens.settle([parent]), f"screen {parent}: settling it")
 
 
 def _execute(store: Store, job: Job, claim: Claim, cpu: int) -> None:
@@ -57,8 +66,20 @@ def _execute(store: Store, job: Job, claim: Claim, cpu: int) -> None:
     provenance = {**versions(), "seed": seed, "attempt": claim.attempt}
 
     def report(stage: str, progress: float) -> None:
-        if not store.set_progress(claim, stage, progress):
+        try:
+            written = store.set_progress(claim, stage, progress)
+        except UnavailableError as error:
+            log.warning("job %s: progress %r not written (%s)", claim.job_id, stage, error)
+            return
+        if not written:
             raise ClaimLost(stage)
+
+    def fail(message: str) -> None:
+        detail = traceback.format_exc()
+        patiently(
+            lambda: store.fail(claim, message, detail=detail, provenance=provenance),
+            f"job {claim.job_id}: writing its failure",
+        )
 
     try:
         handler = HANDLERS[job.kind]
@@ -66,18 +87,18 @@ def _execute(store: Store, job: Job, claim: Claim, cpu: int) -> None:
     except ClaimLost:
         log.info("job %s attempt %s is no longer ours; stopping", claim.job_id, claim.attempt)
         return
+    except UnavailableError:
+        raise
     except DockyardError as error:
-        store.fail(claim, error.message, detail=traceback.format_exc(), provenance=provenance)
+        fail(error.message)
         return
     except Exception as error:
-        store.fail(
-            claim,
-            f"Unexpected error: {type(error).__name__}: {error}",
-            detail=traceback.format_exc(),
-            provenance=provenance,
-        )
+        fail(f"Unexpected error: {type(error).__name__}: {error}")
         return
-    store.complete(claim, results=results, provenance=provenance, files=files)
+    patiently(
+        lambda: store.complete(claim, results=results, provenance=provenance, files=files),
+        f"job {claim.job_id}: writing its result",
+    )
 
 
 def _text(store: Store, job: Job, name: str) -> str:

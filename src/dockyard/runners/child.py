@@ -7,8 +7,18 @@ in milliseconds instead of re-importing RDKit, Meeko and Vina.
 
 from __future__ import annotations
 
+import logging
+import sys
+
+from dockyard.errors import UnavailableError
 from dockyard.jobs.live_progress import send_stdout_to_file
 from dockyard.jobs.store import Claim, Store
+
+log = logging.getLogger(__name__)
+
+EXIT_DATABASE_LOST = 75
+"""The exit status (``EX_TEMPFAIL``) of a job's process that lost the database mid-run: not the
+job's fault, so its runner queues it again (:func:`dockyard.runners.supervise.record_exit`)."""
 
 
 def main(database_url: str, claim: Claim, cpu: int) -> None:
@@ -19,5 +29,8 @@ def main(database_url: str, claim: Claim, cpu: int) -> None:
     send_stdout_to_file(store, claim)
     try:
         run_job(store, claim, cpu=cpu)
+    except UnavailableError as error:
+        log.warning("job %s: %s", claim.job_id, error.message)
+        sys.exit(EXIT_DATABASE_LOST)
     finally:
         store.close()

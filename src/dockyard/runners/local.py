@@ -4,6 +4,11 @@ Vina's ``dock()`` holds the GIL for its whole run, so nothing inside the docking
 keep a lease alive. The supervisor (in the parent) therefore renews leases, watches for
 cancels and time limits, kills children by process group, and decides what a dead child
 means: a signal (segfault, OOM kill, SIGKILL) queues the job again up to its attempt limit.
+
+While the database is unavailable or full the loop logs one line and tries again, less and
+less often (up to every :data:`LONGEST_PAUSE` seconds); children go on docking meanwhile and
+wait to write their outcome, and whatever a tick left undone (a dead child to record, leases
+to renew) is done by the first tick that reaches the database again.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import time
 from multiprocessing import forkserver
 from multiprocessing.context import ForkServerContext
 
+from dockyard.errors import UnavailableError
 from dockyard.jobs.store import Store
 from dockyard.runners.base import RegisteredWorker
 from dockyard.runners.supervise import Running, Supervision
@@ -24,6 +30,7 @@ from dockyard.runners.supervise import Running, Supervision
 log = logging.getLogger(__name__)
 
 TICK_SECONDS = 0.5
+LONGEST_PAUSE = 5.0
 
 
 def _context() -> ForkServerContext:
@@ -74,7 +81,10 @@ class LocalRunner:
             self._thread.join(timeout=10)
         for job_id, running in list(self._running.items()):
             self._supervision.end(running)
-            self.store.release(running.claim)
+            try:
+                self.store.release(running.claim)
+            except UnavailableError as error:  # its lease runs out; the next start re-runs it
+                log.warning("job %s not handed back: %s", job_id, error.message)
             del self._running[job_id]
 
     def submitted(self, job_id: int) -> None:
@@ -98,12 +108,17 @@ class LocalRunner:
     # -- the supervisor loop ------------------------------------------------------------
 
     def _loop(self) -> None:
+        pause = TICK_SECONDS
         while not self._stopping.is_set():
             try:
                 self._tick()
+                pause = TICK_SECONDS
+            except UnavailableError as error:
+                pause = min(pause * 2, LONGEST_PAUSE)
+                log.warning("runner: %s; trying again in %.0f s", error.message, pause)
             except Exception:
                 log.exception("runner tick failed; trying again")
-            self._wake.wait(TICK_SECONDS)
+            self._wake.wait(pause)
             self._wake.clear()
 
     def _tick(self) -> None:

@@ -24,6 +24,7 @@ from multiprocessing import forkserver
 from multiprocessing.context import ForkContext, ForkServerContext
 from typing import Any
 
+from dockyard.errors import UnavailableError
 from dockyard.jobs.live_progress import ProgressWatcher
 from dockyard.jobs.store import Claim, Store
 from dockyard.processes import die_with_parent
@@ -143,6 +144,11 @@ def record_exit(store: Store, claim: Claim, exit_status: int) -> str:
         outcome = store.retry_or_fail(claim, cause)
         log.warning("job %s: %s -> %s", claim.job_id, cause, outcome)
         return f"{cause}; {outcome or 'no longer ours'}"
+    if exit_status == child.EXIT_DATABASE_LOST:
+        cause = "the job's process lost the job database"
+        outcome = store.retry_or_fail(claim, cause)
+        log.warning("job %s: %s -> %s", claim.job_id, cause, outcome)
+        return f"{cause}; {outcome or 'no longer ours'}"
     if exit_status > 0:
         store.fail(claim, f"The job's process exited with code {exit_status}.")
         return f"exited with code {exit_status}"
@@ -192,7 +198,10 @@ class Supervision:
             time_limit=claim.time_limit,
         )
         pid = process.start()
-        self.store.set_worker(claim, f"{self.worker}:{pid}")
+        try:
+            self.store.set_worker(claim, f"{self.worker}:{pid}")
+        except UnavailableError as error:  # the job runs all the same; only its name is missing
+            log.warning("job %s: cannot name its process %s (%s)", claim.job_id, pid, error)
         log.info("job %s attempt %s started in pid %s", claim.job_id, claim.attempt, pid)
         return Running(claim, process)
 

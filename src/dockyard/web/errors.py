@@ -1,4 +1,9 @@
-"""One place that turns errors into responses: JSON under ``/api``, an HTML page elsewhere."""
+"""One place that turns errors into responses: JSON under ``/api``, an HTML page elsewhere.
+
+An error with a ``retry_after`` (a database that does not answer, a full disk, a busy pool)
+also sends ``Retry-After``; a full disk met outside the store (an ``OSError``) is rendered as
+the same :class:`~dockyard.errors.StorageFullError` the store raises.
+"""
 
 from __future__ import annotations
 
@@ -9,15 +14,25 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException
 
-from dockyard.errors import DockyardError
+from dockyard.errors import DockyardError, StorageFullError
 
 log = logging.getLogger(__name__)
 
 
-def error_response(request: Request, status: int, code: str, message: str, field: str | None):
+def error_response(
+    request: Request,
+    status: int,
+    code: str,
+    message: str,
+    field: str | None,
+    retry_after: int | None = None,
+):
+    headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
     if request.url.path.startswith("/api") or "text/html" not in request.headers.get("accept", ""):
         return JSONResponse(
-            {"error": {"code": code, "message": message, "field": field}}, status_code=status
+            {"error": {"code": code, "message": message, "field": field}},
+            status_code=status,
+            headers=headers,
         )
     templates = request.app.state.templates
     return templates.TemplateResponse(
@@ -25,13 +40,18 @@ def error_response(request: Request, status: int, code: str, message: str, field
         "error.html",
         {"status": status, "code": code, "message": message, "field": field},
         status_code=status,
+        headers=headers,
     )
 
 
 async def _dockyard_error(request: Request, error: DockyardError) -> Response:
-    if error.status_code >= 500:
+    if error.retry_after is not None:
+        log.warning("%s %s: %s", request.method, request.url.path, error.message)
+    elif error.status_code >= 500:
         log.exception("request failed", exc_info=error)
-    return error_response(request, error.status_code, error.code, error.message, error.field)
+    return error_response(
+        request, error.status_code, error.code, error.message, error.field, error.retry_after
+    )
 
 
 async def _validation_error(request: Request, error: RequestValidationError) -> Response:
@@ -49,6 +69,9 @@ async def _http_error(request: Request, error: HTTPException) -> Response:
 
 
 async def _unexpected_error(request: Request, error: Exception) -> Response:
+    full = StorageFullError.from_os_error(error) if isinstance(error, OSError) else None
+    if full is not None:
+        return await _dockyard_error(request, full)
     log.exception("unexpected error", exc_info=error)
     message = "Something went wrong on the server; the error is in its log."
     return error_response(request, 500, "internal_error", message, None)

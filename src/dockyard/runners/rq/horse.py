@@ -17,7 +17,6 @@ callbacks below when the horse itself dies.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import multiprocessing
 import os
@@ -33,7 +32,8 @@ from rq.job import Job as RQJob
 from sqlalchemy.exc import SQLAlchemyError
 
 from dockyard.config import Settings, get_settings
-from dockyard.errors import NotFoundError
+from dockyard.errors import NotFoundError, UnavailableError
+from dockyard.jobs.db import patiently
 from dockyard.jobs.models import JobStatus
 from dockyard.jobs.store import Claim, Store
 from dockyard.runners.rq.queue import JobQueue, connect, parse_rq_job_id
@@ -44,6 +44,9 @@ log = logging.getLogger(__name__)
 TICK_SECONDS = 0.5
 OWNERSHIP_CHECK_SECONDS = 1.0
 FINISHING_SECONDS = 3.0
+CLAIM_PATIENCE = 300.0
+"""How long a work-horse waits for the database to claim its job; then RQ fails the RQ job and
+the reconciler enqueues the still pending job again."""
 
 
 @dataclass
@@ -104,7 +107,11 @@ def perform(job_id: int) -> str:
     ctx = context()
     store = Store.open(ctx.settings.resolved_database_url, migrate_schema=False)
     try:
-        claim = store.claim(job_id, ctx.name, ctx.settings.lease_seconds)
+        claim = patiently(
+            lambda: store.claim(job_id, ctx.name, ctx.settings.lease_seconds),
+            f"job {job_id}: claiming it",
+            give_up_after=CLAIM_PATIENCE,
+        )
         if claim is None:
             return "not pending (cancelled, finished or claimed elsewhere): nothing to do"
         _remember_attempt(claim)
@@ -141,35 +148,36 @@ class HorseJob:
         )
 
     def run(self) -> str:
+        """Supervise the job's process to its end. A database outage is waited out, however
+        long: nothing can take the job away while the database is down, and once it is back
+        the ownership check (a job re-queued meanwhile) and the fenced writes decide."""
         claim, lease = self.claim, self.settings.lease_seconds
         running = self.supervision.start(claim)
-        last_renewal = last_check = last_ok = time.monotonic()
+        last_renewal = last_check = time.monotonic()
         try:
             while True:
                 running.process.wait(TICK_SECONDS)
                 if _hand_back:
                     return self.hand_back(running)
-                ended = self.supervision.reap(running)
-                if ended is not None:
-                    return ended
-                with contextlib.suppress(SQLAlchemyError):  # the checks below handle outages
-                    self.supervision.watch(running)
-                if self.supervision.stop_if_over_time(running):
-                    return "time limit exceeded"
                 now = time.monotonic()
-                if now - last_check < OWNERSHIP_CHECK_SECONDS:
-                    continue
-                last_check = now
                 try:
+                    ended = self.supervision.reap(running)
+                    if ended is not None:
+                        return ended
+                    self.supervision.watch(running)
+                    if self.supervision.stop_if_over_time(running):
+                        return "time limit exceeded"
+                    if now - last_check < OWNERSHIP_CHECK_SECONDS:
+                        continue
+                    last_check = now
                     if now - last_renewal > lease / 3:
                         self.store.renew_leases([claim], lease)
                         last_renewal = now
                     owned = claim.job_id in self.store.still_owned([claim])
-                    last_ok = now
-                except SQLAlchemyError as error:
-                    if now - last_ok > lease:
-                        raise  # the lease is gone: someone else may run the job now
-                    log.warning("job %s: the database did not answer (%s)", claim.job_id, error)
+                except (UnavailableError, SQLAlchemyError) as error:
+                    if now - last_check >= OWNERSHIP_CHECK_SECONDS:
+                        log.warning("job %s: the database did not answer (%s)", claim.job_id, error)
+                        last_check = now
                     continue
                 if not owned:
                     return self.disowned(running)
@@ -256,7 +264,7 @@ def on_horse_killed(rq_job: RQJob, retpid: int, ret_val: int, rusage: object) ->
     try:
         outcome = context().store().retry_or_fail(claim, cause)
         log.warning("job %s: %s -> %s", claim.job_id, cause, outcome)
-    except SQLAlchemyError as error:
+    except (UnavailableError, SQLAlchemyError) as error:
         log.warning("job %s: %s; the reconciler will retry it (%s)", claim.job_id, cause, error)
 
 

@@ -26,6 +26,7 @@ from typing import Any
 from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 
+from dockyard.errors import UnavailableError
 from dockyard.jobs.models import utcnow
 from dockyard.jobs.store import PendingJob, Store
 from dockyard.runners.rq.queue import JobQueue
@@ -95,7 +96,7 @@ class Reconciler:
             except (RedisError, OSError) as error:
                 self.last_error = f"Redis: {error}"
                 log.warning("reconciler: Redis is unreachable (%s); trying again later", error)
-            except SQLAlchemyError as error:
+            except (UnavailableError, SQLAlchemyError) as error:
                 self.last_error = f"database: {str(error).splitlines()[0]}"
                 log.warning("reconciler: %s; trying again later", self.last_error)
             except Exception as error:

@@ -19,6 +19,7 @@ from rq.worker_registration import REDIS_WORKER_KEYS, register
 from sqlalchemy.exc import SQLAlchemyError
 
 from dockyard.config import Settings
+from dockyard.errors import UnavailableError
 from dockyard.processes import die_with_parent
 from dockyard.runners.rq.horse import context, on_horse_killed, request_hand_back, set_context
 from dockyard.runners.rq.queue import JobQueue, connect
@@ -100,7 +101,7 @@ def run_worker(settings: Settings, queues: list[str], *, burst: bool = False) ->
         retry_backoff=settings.retry_backoff,
     )
     if burst:
-        with contextlib.suppress(RedisError, SQLAlchemyError):
+        with contextlib.suppress(RedisError, SQLAlchemyError, UnavailableError):
             reconciler.run_once(force=True)
     else:
         reconciler.start()

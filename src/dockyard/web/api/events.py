@@ -4,7 +4,9 @@ The stream polls the store on the server side and sends each job whose ``updated
 It re-reads a short window behind its cursor, because a writer's clock and commit order can
 differ by a little; what it already sent is remembered, so nothing is sent twice and nothing
 is missed. A reconnecting browser sends ``Last-Event-ID`` and resumes from there. FastAPI's own
-SSE support frames the events and sends a keep-alive comment while the stream is idle.
+SSE support frames the events and sends a keep-alive comment while the stream is idle. While
+the database does not answer the stream stays open and reads again every
+:data:`OUTAGE_POLL_SECONDS`, so followers resume by themselves once it is back.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from fastapi import APIRouter, Header, Query, Request
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 from starlette.concurrency import run_in_threadpool
 
+from dockyard.errors import UnavailableError
 from dockyard.jobs.models import utcnow
 from dockyard.jobs.store import Store
 from dockyard.web.deps import StoreDep
@@ -25,6 +28,7 @@ from dockyard.web.schemas import JobSummary
 router = APIRouter(prefix="/api", tags=["live"])
 
 POLL_SECONDS = 0.5
+OUTAGE_POLL_SECONDS = 2.0
 RETRY_MS = 2000
 """How long a browser waits before it reconnects a broken stream."""
 CLOCK_SKEW = timedelta(seconds=2)
@@ -54,12 +58,16 @@ async def job_events(
     cursor = since
     yield ServerSentEvent(retry=RETRY_MS)
     while not await request.is_disconnected():
-        changed = await run_in_threadpool(store.changed_since, cursor - CLOCK_SKEW, job_id)
-        fresh = [job for job in changed if sent.get(job.id) != job.updated_at]
-        if not fresh and len(changed) >= CHANGES_PER_READ:
-            # A window full of changes already sent: read on from the cursor instead.
-            changed = await run_in_threadpool(store.changed_since, cursor, job_id)
+        try:
+            changed = await run_in_threadpool(store.changed_since, cursor - CLOCK_SKEW, job_id)
             fresh = [job for job in changed if sent.get(job.id) != job.updated_at]
+            if not fresh and len(changed) >= CHANGES_PER_READ:
+                # A window full of changes already sent: read on from the cursor instead.
+                changed = await run_in_threadpool(store.changed_since, cursor, job_id)
+                fresh = [job for job in changed if sent.get(job.id) != job.updated_at]
+        except UnavailableError:
+            await asyncio.sleep(OUTAGE_POLL_SECONDS)
+            continue
         for job in fresh:
             sent[job.id] = job.updated_at
             cursor = max(cursor, job.updated_at)
