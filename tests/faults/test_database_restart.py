@@ -1,0 +1,92 @@
+"""PostgreSQL stopped under a running server and started again: 503s meanwhile, then every
+job completes, once, on its first attempt — with the local runner and with RQ workers."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from dockyard.config import Settings
+from tests.conftest import LiveServer
+from tests.scale.conftest import MEDIUM_JOB, assert_each_completed_once, wait_finished
+from tests.scale.test_failures import docking_on
+
+pytestmark = pytest.mark.postgres
+
+OUTAGE_SECONDS = 4.0
+"""Long enough for the job inside Vina to finish docking while the database is down."""
+
+
+def assert_unavailable(live: LiveServer, job_id: int, submission: tuple[dict, dict]) -> None:
+    """Each kind of request answers at once with 503, ``Retry-After`` and the error's JSON."""
+    fields, files = submission
+    requests = {
+        "list": lambda: live.client.get("/api/jobs"),
+        "read": lambda: live.client.get(f"/api/jobs/{job_id}"),
+        "cancel": lambda: live.client.post(f"/api/jobs/{job_id + 1000}/cancel"),
+        "submit": lambda: live.submit(files, **fields),
+    }
+    for kind, request in requests.items():
+        began = time.monotonic()
+        response = request()
+        assert time.monotonic() - began < 10, f"{kind} hung"
+        assert response.status_code == 503, (kind, response.status_code, response.text)
+        assert int(response.headers["Retry-After"]) > 0, kind
+        error = response.json()["error"]
+        assert error["code"] == "database_unavailable", (kind, error)
+        assert "does not answer" in error["message"] and "try again" in error["message"], error
+    health = live.client.get("/api/health")
+    assert health.status_code == 503 and health.json()["store"]["ok"] is False
+
+
+def submit_and_restart(live: LiveServer, postgres, small_job) -> list[int]:
+    """Submit six jobs, stop PostgreSQL while the first one docks, check the 503s, start it."""
+    fields, files = small_job()
+    ids = [live.submit(files, **{**fields, **MEDIUM_JOB}).json()["job_id"]]
+    ids += [live.submit(files, **fields).json()["job_id"] for _ in range(5)]
+    docking_on(live.client, ids[0])
+    try:
+        postgres.stop()
+        assert_unavailable(live, ids[0], (fields, files))
+        time.sleep(OUTAGE_SECONDS)
+        assert_unavailable(live, ids[0], (fields, files))
+    finally:
+        if not postgres.running():
+            postgres.start()
+    ids.append(live.submit(files, **fields).json()["job_id"])  # the API is back by itself
+    return ids
+
+
+def assert_each_ran_once(live: LiveServer, ids: list[int]) -> None:
+    jobs = wait_finished(live.client, ids, timeout=180)
+    assert [job["attempt"] for job in jobs] == [1] * len(ids), [
+        (job["id"], job["attempt"], job["stage"]) for job in jobs
+    ]
+    assert_each_completed_once(live.store, ids)
+    assert live.client.get("/api/health").status_code == 200
+
+
+def test_the_local_runner_rides_out_a_postgres_restart(private_postgres, tmp_path, small_job):
+    settings = Settings(data_dir=tmp_path, database_url=private_postgres.url, workers=2)
+    with LiveServer(settings) as live:
+        ids = submit_and_restart(live, private_postgres, small_job)
+        assert_each_ran_once(live, ids)
+
+
+def test_rq_workers_ride_out_a_postgres_restart(
+    private_postgres, tmp_path, redis_server, start_worker, small_job
+):
+    settings = Settings(
+        data_dir=tmp_path,
+        database_url=private_postgres.url,
+        redis_url=redis_server.url,
+        lease_seconds=20,  # longer than the outage: nobody may take the job meanwhile
+        reconcile_seconds=1,
+        retry_backoff=0.5,
+    )
+    for worker in [start_worker(settings), start_worker(settings)]:
+        worker.wait_registered(redis_server)
+    with LiveServer(settings) as live:
+        ids = submit_and_restart(live, private_postgres, small_job)
+        assert_each_ran_once(live, ids)
