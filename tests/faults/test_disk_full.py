@@ -13,9 +13,17 @@ from pathlib import Path
 
 import pytest
 
+from dockyard.chem.core.progress import bar_progress
 from dockyard.config import Settings
+from dockyard.jobs.live_progress import output_path
+from dockyard.jobs.store import Claim
 from tests.conftest import LiveServer
-from tests.scale.conftest import MEDIUM_JOB, assert_each_completed_once, wait_finished
+from tests.scale.conftest import (
+    MEDIUM_JOB,
+    assert_each_completed_once,
+    wait_finished,
+    wait_until,
+)
 from tests.scale.test_failures import docking_on
 
 DISK = "32m"
@@ -82,7 +90,10 @@ def test_a_full_disk_refuses_work_and_loses_nothing(small_disk, small_job):
             assert listed.status_code == 200, listed.text  # reading needs no space
             assert live.client.post(f"/api/jobs/{earlier[0]}/cancel").status_code == 409
 
-            time.sleep(6)  # the docking ends meanwhile: its result waits for space
+            # The docking ends meanwhile (Vina's bar reaches its end); its result waits for space.
+            bar = output_path(live.store, Claim(running, 1, 0.0))
+            wait_until(lambda: bar_progress(bar.read_text(errors="replace")) == 1.0, 60, "Vina")
+            time.sleep(3)
             job = live.client.get(f"/api/jobs/{running}").json()
             assert (job["status"], job["attempt"]) == ("running", 1), job
         finally:
