@@ -3,8 +3,11 @@ job completes, once, on its first attempt — with the local runner and with RQ 
 
 from __future__ import annotations
 
+import json
+import threading
 import time
 
+import httpx
 import pytest
 
 from dockyard.config import Settings
@@ -16,6 +19,36 @@ pytestmark = pytest.mark.postgres
 
 OUTAGE_SECONDS = 4.0
 """Long enough for the job inside Vina to finish docking while the database is down."""
+
+
+class Follower:
+    """``/api/events`` followed over one connection in a thread: each job's last status."""
+
+    def __init__(self, url: str):
+        self.url = url
+        self.statuses: dict[int, str] = {}
+        self.broken: Exception | None = None
+        self.thread = threading.Thread(target=self._follow, daemon=True)
+        self.thread.start()
+
+    def _follow(self) -> None:
+        timeout = httpx.Timeout(10, read=60)
+        try:
+            with httpx.stream("GET", f"{self.url}/api/events", timeout=timeout) as stream:
+                for line in stream.iter_lines():
+                    if line.startswith("data:"):
+                        job = json.loads(line.removeprefix("data:"))
+                        self.statuses[job["id"]] = job["status"]
+        except Exception as error:
+            self.broken = error
+
+    def assert_saw_completed(self, ids: list[int]) -> None:
+        """The same stream, still open, told of every job's completion (after the outage too)."""
+        deadline = time.monotonic() + 10
+        while any(self.statuses.get(job_id) != "completed" for job_id in ids):
+            assert self.broken is None and self.thread.is_alive(), self.broken
+            assert time.monotonic() < deadline, self.statuses
+            time.sleep(0.1)
 
 
 def assert_unavailable(live: LiveServer, job_id: int, submission: tuple[dict, dict]) -> None:
@@ -40,9 +73,11 @@ def assert_unavailable(live: LiveServer, job_id: int, submission: tuple[dict, di
     assert health.status_code == 503 and health.json()["store"]["ok"] is False
 
 
-def submit_and_restart(live: LiveServer, postgres, small_job) -> list[int]:
-    """Submit six jobs, stop PostgreSQL while the first one docks, check the 503s, start it."""
+def submit_and_restart(live: LiveServer, postgres, small_job) -> tuple[list[int], Follower]:
+    """Submit six jobs (an SSE stream following them), stop PostgreSQL while the first one
+    docks, check the 503s, start it again."""
     fields, files = small_job()
+    follower = Follower(live.url)
     ids = [live.submit(files, **{**fields, **MEDIUM_JOB}).json()["job_id"]]
     ids += [live.submit(files, **fields).json()["job_id"] for _ in range(5)]
     docking_on(live.client, ids[0])
@@ -55,11 +90,12 @@ def submit_and_restart(live: LiveServer, postgres, small_job) -> list[int]:
         if not postgres.running():
             postgres.start()
     ids.append(live.submit(files, **fields).json()["job_id"])  # the API is back by itself
-    return ids
+    return ids, follower
 
 
-def assert_each_ran_once(live: LiveServer, ids: list[int]) -> None:
+def assert_each_ran_once(live: LiveServer, ids: list[int], follower: Follower) -> None:
     jobs = wait_finished(live.client, ids, timeout=180)
+    follower.assert_saw_completed(ids)
     assert [job["attempt"] for job in jobs] == [1] * len(ids), [
         (job["id"], job["attempt"], job["stage"]) for job in jobs
     ]
@@ -70,8 +106,8 @@ def assert_each_ran_once(live: LiveServer, ids: list[int]) -> None:
 def test_the_local_runner_rides_out_a_postgres_restart(private_postgres, tmp_path, small_job):
     settings = Settings(data_dir=tmp_path, database_url=private_postgres.url, workers=2)
     with LiveServer(settings) as live:
-        ids = submit_and_restart(live, private_postgres, small_job)
-        assert_each_ran_once(live, ids)
+        ids, follower = submit_and_restart(live, private_postgres, small_job)
+        assert_each_ran_once(live, ids, follower)
 
 
 def test_rq_workers_ride_out_a_postgres_restart(
@@ -88,5 +124,5 @@ def test_rq_workers_ride_out_a_postgres_restart(
     for worker in [start_worker(settings), start_worker(settings)]:
         worker.wait_registered(redis_server)
     with LiveServer(settings) as live:
-        ids = submit_and_restart(live, private_postgres, small_job)
-        assert_each_ran_once(live, ids)
+        ids, follower = submit_and_restart(live, private_postgres, small_job)
+        assert_each_ran_once(live, ids, follower)

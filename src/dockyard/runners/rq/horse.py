@@ -44,6 +44,7 @@ log = logging.getLogger(__name__)
 TICK_SECONDS = 0.5
 OWNERSHIP_CHECK_SECONDS = 1.0
 FINISHING_SECONDS = 3.0
+OUTAGE_LOG_SECONDS = 5.0
 CLAIM_PATIENCE = 300.0
 """How long a work-horse waits for the database to claim its job; then RQ fails the RQ job and
 the reconciler enqueues the still pending job again."""
@@ -154,6 +155,7 @@ class HorseJob:
         claim, lease = self.claim, self.settings.lease_seconds
         running = self.supervision.start(claim)
         last_renewal = last_check = time.monotonic()
+        last_warning = 0.0
         try:
             while True:
                 running.process.wait(TICK_SECONDS)
@@ -175,9 +177,9 @@ class HorseJob:
                         last_renewal = now
                     owned = claim.job_id in self.store.still_owned([claim])
                 except (UnavailableError, SQLAlchemyError) as error:
-                    if now - last_check >= OWNERSHIP_CHECK_SECONDS:
+                    if now - last_warning >= OUTAGE_LOG_SECONDS:
                         log.warning("job %s: the database did not answer (%s)", claim.job_id, error)
-                        last_check = now
+                        last_warning = now
                     continue
                 if not owned:
                     return self.disowned(running)
@@ -231,7 +233,7 @@ def _claim_of(rq_job: RQJob) -> Claim | None:
 
 
 def on_failure(rq_job: RQJob, connection: object, exc_type: type, exc_value: object, tb: object):
-    """RQ failure callback: the horse raised (lost the database for longer than its lease).
+    """RQ failure callback: the horse raised (an error it did not expect).
 
     RQ also calls it for a job it considers abandoned (its execution's Redis heartbeat ran
     out). That is left to the lease in the database, which a live horse keeps renewing even
