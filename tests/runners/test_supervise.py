@@ -14,6 +14,7 @@ import pytest
 from dockyard.jobs.models import JobStatus
 from dockyard.jobs.store import Store
 from dockyard.runners import LocalRunner
+from dockyard.runners.child import EXIT_DATABASE_LOST
 from dockyard.runners.supervise import JobProcess, record_exit
 from tests.runners.test_local_runner import is_alive
 
@@ -59,6 +60,7 @@ def test_kill_takes_the_whole_process_group(tmp_path):
     [
         (-signal.SIGKILL, JobStatus.PENDING, "killed by SIGKILL"),
         (3, JobStatus.FAILED, "exited with code 3"),
+        (EXIT_DATABASE_LOST, JobStatus.PENDING, "lost the job database"),
         (0, JobStatus.FAILED, "ended without a result"),
     ],
 )

@@ -17,7 +17,7 @@ import time
 from redis.exceptions import RedisError
 
 from dockyard.config import Settings
-from dockyard.errors import NotFoundError
+from dockyard.errors import NotFoundError, UnavailableError
 from dockyard.jobs.models import CONTAINER_KINDS
 from dockyard.jobs.store import Store
 from dockyard.runners.base import RegisteredWorker
@@ -69,6 +69,9 @@ class RQRunner:
             job = self.store.get_job(job_id)
         except NotFoundError:
             return  # deleted already
+        except UnavailableError as error:  # stored: the reconciler enqueues it once it can
+            log.warning("job %s stays pending until the database answers again: %s", job_id, error)
+            return
         if job.kind in CONTAINER_KINDS:
             self.reconciler.wake()
             return
