@@ -62,6 +62,15 @@ class Settings(BaseSettings):
         default=30.0, gt=0, description="How long a running job stays claimed without heartbeat."
     )
     max_upload_mb: float = Field(default=50.0, gt=0, description="Largest accepted upload.")
+    max_library_mb: float = Field(
+        default=200.0, gt=0, description="Largest screening library upload, as it arrives."
+    )
+    max_library_unpacked_mb: float = Field(
+        default=2000.0, gt=0, description="Largest screening library once decompressed."
+    )
+    max_library_line_kb: float = Field(
+        default=100.0, gt=0, description="Longest line of a screening library."
+    )
     queue: str = Field(
         default="dockyard",
         min_length=1,
@@ -100,6 +109,10 @@ class Settings(BaseSettings):
     @property
     def max_upload_bytes(self) -> int:
         return int(self.max_upload_mb * 1024 * 1024)
+
+    @property
+    def max_library_bytes(self) -> int:
+        return int(self.max_library_mb * 1024 * 1024)
 
     @property
     def cpu_per_job(self) -> int:

@@ -16,8 +16,10 @@ from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
 from dockyard.chem import DockingOptions
+from dockyard.chem.core.formats import LibraryLimits
 from dockyard.chem.core.options import random_seed
 from dockyard.chem.ligand.library import read_library
+from dockyard.config import Settings
 from dockyard.errors import InputError
 from dockyard.jobs.models import Job
 from dockyard.jobs.params import OPTION_FIELDS
@@ -61,6 +63,15 @@ def chunk_size_for(total: int, workers: int, requested: Any = None) -> int:
     return max(1, min(MAX_CHUNK, math.ceil(total / max(1, workers))))
 
 
+def library_limits(settings: Settings) -> LibraryLimits:
+    """The library limits the settings ask for (``DOCKYARD_MAX_LIBRARY_*``)."""
+    return LibraryLimits(
+        upload_bytes=settings.max_library_bytes,
+        unpacked_bytes=int(settings.max_library_unpacked_mb * 1024 * 1024),
+        line_bytes=int(settings.max_library_line_kb * 1024),
+    )
+
+
 def submit_screen(
     store: Store,
     request: ScreenRequest,
@@ -69,6 +80,7 @@ def submit_screen(
     workers: int,
     max_attempts: int = 3,
     time_limit: float = 3600.0,
+    limits: LibraryLimits | None = None,
 ) -> Job:
     """Check the target, read the library as a stream, and store the screen with its chunks.
 
@@ -94,7 +106,7 @@ def submit_screen(
         name=(request.name or "").strip()[:200] or f"screen of {request.library.filename}",
         params=params,
         files=target.files,
-        entries=read_library(request.library.stream, request.library.filename),
+        entries=read_library(request.library.stream, request.library.filename, limits),
         chunk_size=lambda total: chunk_size_for(total, workers, request.chunk_size),
         max_attempts=max_attempts,
         time_limit=time_limit,

@@ -11,7 +11,7 @@ from dockyard.jobs import screen_results
 from dockyard.jobs.files import CSV_MEDIA, POSES_SDF, RESULTS_CSV, SDF_MEDIA
 from dockyard.jobs.models import LigandStatus
 from dockyard.jobs.params import ScreenParams
-from dockyard.jobs.screening import LibraryUpload, ScreenRequest, submit_screen
+from dockyard.jobs.screening import LibraryUpload, ScreenRequest, library_limits, submit_screen
 from dockyard.web.deps import RunnerDep, SettingsDep, StoreDep
 from dockyard.web.forms import (
     OptionalFile,
@@ -58,6 +58,7 @@ def create_screen(
         workers=settings.workers,
         max_attempts=settings.max_attempts,
         time_limit=settings.job_time_limit,
+        limits=library_limits(settings),
     )
     runner.submitted(screen.id)
     url = f"/api/screens/{screen.id}"
