@@ -87,7 +87,9 @@ class Job(Base):
     __table_args__ = (
         Index("ix_jobs_status_id", "status", "id"),
         Index("ix_jobs_parent_id", "parent_id", "id"),
+        {"sqlite_autoincrement": True},
     )
+    """AUTOINCREMENT: SQLite never gives the id of a deleted job to a new one (migration 0004)."""
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     parent_id: Mapped[int | None] = mapped_column(
