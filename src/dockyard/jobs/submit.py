@@ -23,6 +23,7 @@ from dockyard.chem import (
     PreflightRequest,
     PreparationOptions,
 )
+from dockyard.chem.core.fields import ACCEPT_WARNINGS
 from dockyard.chem.core.options import random_seed
 from dockyard.errors import FileTooLargeError, InputError, UnsupportedFileError
 from dockyard.jobs.files import (
@@ -70,6 +71,8 @@ class DockRequest:
     pocket: Any = None
     preparation: Mapping[str, Any] = field(default_factory=dict)
     """Preparation options: ph, keep_waters, keep_hetero, altloc, stereo."""
+    accept_warnings: Any = None
+    """true: dock a receptor of few residues or a ligand with radicals, with a warning."""
 
 
 @dataclass(frozen=True)
@@ -131,6 +134,7 @@ def preflight_request(
         pocket=request.pocket,
         pockets=pockets,
         options=PreparationOptions.from_fields(request.preparation),
+        accept_warnings=parse_flag(request.accept_warnings, ACCEPT_WARNINGS),
     )
     return checked, files
 

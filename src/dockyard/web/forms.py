@@ -54,6 +54,7 @@ class TargetForm:
     keep_hetero: str | None
     altloc: str | None
     stereo: str | None
+    accept_warnings: str | None
 
     def request(self, **fields: Any) -> DockRequest:
         """A DockRequest with this target; ``fields`` adds the receptor, ligand and options."""
@@ -65,6 +66,7 @@ class TargetForm:
             blind=self.blind,
             pocket=self.pocket,
             preparation={name: values[name] for name in PREPARATION_FIELDS},
+            accept_warnings=self.accept_warnings,
             **fields,
         )
 
@@ -85,6 +87,9 @@ def target_form(
     keep_hetero: _text("none (default), metals, cofactors, or residue names/ids") = None,
     altloc: _text("alternate location to keep (default: highest occupancy)") = None,
     stereo: _text("unspecified stereocentres: flag (default) or enumerate") = None,
+    accept_warnings: _text(
+        "true: dock a receptor of under 20 residues or a ligand with radicals, with a warning"
+    ) = None,
 ) -> TargetForm:
     return TargetForm(**{name: value for name, value in locals().items()})
 

@@ -11,6 +11,24 @@ from numbers import Integral, Real
 
 from dockyard.errors import InputError, UnsupportedFileError
 
+ACCEPT_WARNINGS = "accept_warnings"
+"""The one form field (``--accept-warnings`` on the command line) that lets a submission go
+ahead despite a refused input that could be deliberate: a receptor too small to be a protein,
+a ligand with radical electrons. The job then records the problem in ``params.warnings``."""
+
+
+def refuse_unless_accepted(problem: str, *, field: str, code: str, accepted: bool) -> str:
+    """``problem`` as the warning to record when it is accepted; else an InputError naming
+    ``field`` that says how to accept it."""
+    if not accepted:
+        raise InputError(
+            f"{problem} If this is what you mean, send {ACCEPT_WARNINGS}=true to go ahead "
+            "with a warning.",
+            field=field,
+            code=code,
+        )
+    return problem
+
 
 def is_blank(value: object) -> bool:
     """True for a missing form value: None or a string of only spaces."""
