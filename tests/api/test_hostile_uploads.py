@@ -275,6 +275,7 @@ def test_radical_library_entries_fail_alone(server, receptor_pdbqt):
     for name in ("ethyl radical", "methyl radical"):
         assert by_name[name]["status"] == "failed"
         assert "radical" in by_name[name]["error"]
+        assert "accept_warnings" not in by_name[name]["error"]  # a screen entry has no opt-in
     assert_still_healthy(server)
 
 

@@ -19,7 +19,12 @@ from typing import Any
 from dockyard.chem.core import pdbqt
 from dockyard.chem.core.box import BOX_FIELDS, Box
 from dockyard.chem.core.elements import DUMMY_TYPES
-from dockyard.chem.core.fields import is_blank, refuse_unless_accepted, to_int
+from dockyard.chem.core.fields import (
+    is_blank,
+    offering_acceptance,
+    refuse_unless_accepted,
+    to_int,
+)
 from dockyard.chem.core.options import PreparationOptions
 from dockyard.chem.core.requests import PreflightRequest
 from dockyard.chem.ligand.prepare import PreparedLigand, ligand_from_file, ligand_from_smiles
@@ -95,7 +100,8 @@ def preflight(
         pockets = find_pockets(receptor.pdb)
     if source == "pocket":
         box = _pocket_box(request.pocket, pockets)
-    ligand = _ligand(request, options, allow_radicals=accepted)
+    with offering_acceptance():
+        ligand = _ligand(request, options, allow_radicals=accepted)
     if strict and require_ligand and ligand is None:
         raise InputError("A ligand is required: upload a file or paste a SMILES.", field="ligand")
     if box is not None:

@@ -63,7 +63,7 @@ def dock(
 ) -> None:
     """Dock one ligand here and now, without a server, and print the score table."""
     from dockyard import chem
-    from dockyard.chem.core.fields import refuse_unless_accepted
+    from dockyard.chem.core.fields import offering_acceptance, refuse_unless_accepted
     from dockyard.chem.receptor.prepare import too_few_residues
 
     try:
@@ -84,12 +84,13 @@ def dock(
             box = chem.box_around_ligand(*read_file(autobox_ligand, "reference ligand"), padding)
         else:
             box = chem.Box(center=center, size=size)
-        if smiles is not None:
-            prepared_ligand = chem.ligand_from_smiles(smiles, allow_radicals=accept_warnings)
-        else:
-            prepared_ligand = chem.ligand_from_file(
-                *read_file(ligand, "ligand"), allow_radicals=accept_warnings
-            )
+        with offering_acceptance():
+            if smiles is not None:
+                prepared_ligand = chem.ligand_from_smiles(smiles, allow_radicals=accept_warnings)
+            else:
+                prepared_ligand = chem.ligand_from_file(
+                    *read_file(ligand, "ligand"), allow_radicals=accept_warnings
+                )
         warnings = [*prepared_ligand.notes, *box.warnings()]
         for warning in warnings:
             errors.print(f"[yellow]warning:[/] {warning}")

@@ -22,7 +22,7 @@ from rdkit.rdBase import BlockLogs
 from vina import Vina
 
 from dockyard.chem.core import pdbqt
-from dockyard.chem.core.fields import file_format, refuse_unless_accepted
+from dockyard.chem.core.fields import file_format
 from dockyard.chem.core.formats import LIGAND_FORMATS
 from dockyard.chem.core.options import DEFAULT_PH, MAX_STEREOISOMERS
 from dockyard.chem.ligand.charge import protonate_ligand
@@ -167,12 +167,10 @@ def _prepare(
         )
     check_elements(mol, field_name)
     radicals = radical_problem(mol, field_name)
+    if radicals and not allow_radicals:
+        raise InputError(radicals, field=field_name, code="radical_ligand")
     if radicals:
-        notes.append(
-            refuse_unless_accepted(
-                radicals, field=field_name, code="radical_ligand", accepted=allow_radicals
-            )
-        )
+        notes.append(radicals)
     heavy = mol.GetNumHeavyAtoms()
     if heavy > MAX_HEAVY_ATOMS:
         raise InputError(
