@@ -17,6 +17,7 @@ from dockyard.jobs.store import Store
 from dockyard.runners import LocalRunner, Runner
 from dockyard.web.api import analysis, events, health, jobs, prepare, screens, workers
 from dockyard.web.errors import install_error_handlers
+from dockyard.web.origin import SameOriginMiddleware
 from dockyard.web.pages import jobs as job_pages
 from dockyard.web.pages import screens as screen_pages
 from dockyard.web.pages import submit
@@ -85,6 +86,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.templates = Jinja2Templates(directory=str(WEB / "templates"))
     install_error_handlers(app)
+    app.add_middleware(SameOriginMiddleware, trusted_origins=settings.trusted_origins)
     for router in ROUTERS:
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=str(WEB / "static")), name="static")
