@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass
 from typing import Annotated, Any, BinaryIO
 
 from fastapi import Depends, File, Form, Request, UploadFile
+from pydantic import WithJsonSchema
 
 from dockyard.chem import BOX_FIELDS
 from dockyard.errors import FileTooLargeError, InputError, UnsupportedMediaError
@@ -20,8 +21,12 @@ from dockyard.web.schemas import error_responses
 
 MULTIPART = "multipart/form-data"
 
-OptionalFile = Annotated[UploadFile | None, File()]
-OptionalText = Annotated[str | None, Form()]
+# Optional fields are None when absent, but a multipart form cannot send a null: the schema
+# says "a file" or "a string", not "or null" (which a client would send as the text "null").
+FILE_SCHEMA = WithJsonSchema({"type": "string", "contentMediaType": "application/octet-stream"})
+TEXT_SCHEMA = WithJsonSchema({"type": "string"})
+OptionalFile = Annotated[UploadFile | None, File(), FILE_SCHEMA]
+OptionalText = Annotated[str | None, Form(), TEXT_SCHEMA]
 ReceptorFile = Annotated[UploadFile, File(description=".pdb, .cif or .pdbqt")]
 
 
@@ -43,12 +48,12 @@ async def strict_multipart(request: Request) -> None:
 
 
 StrictMultipart = Depends(strict_multipart)
-FORM_ERRORS = error_responses(403, 413, 415, 422)
+FORM_ERRORS = error_responses(400, 403, 413, 415, 422)
 """What a form post may answer besides its result."""
 
 
 def _text(description: str) -> Any:
-    return Annotated[str | None, Form(description=description)]
+    return Annotated[str | None, Form(description=description), TEXT_SCHEMA]
 
 
 def read_upload(upload: UploadFile | None, field: str, max_bytes: int) -> Upload | None:

@@ -136,6 +136,7 @@ class ErrorBody(BaseModel):
 
 
 ERROR_STATUSES = {
+    400: "A body that cannot be parsed (a broken multipart form).",
     403: "A state-changing request from another site's page (its Origin or Referer).",
     404: "No such job, screen, ligand, pose or file.",
     405: "The path does not take this method (see the Allow header).",
@@ -146,8 +147,25 @@ ERROR_STATUSES = {
 }
 
 
+ERROR_SCHEMA = {"$ref": "#/components/schemas/ErrorBody"}
+
+
 def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """The OpenAPI entries of the given error statuses, all with the one error model."""
+    """The OpenAPI entries of the given error statuses, all with the one error model.
+
+    The model is referenced as JSON explicitly: FastAPI would file a ``model`` under the
+    route's own media type (``text/event-stream`` for the live stream).
+    """
     return {
-        status: {"model": ErrorBody, "description": ERROR_STATUSES[status]} for status in statuses
+        status: {
+            "description": ERROR_STATUSES[status],
+            "content": {"application/json": {"schema": ERROR_SCHEMA}},
+        }
+        for status in statuses
     }
+
+
+def error_components() -> dict[str, Any]:
+    """:class:`ErrorBody` and what it holds as OpenAPI components, for :data:`ERROR_SCHEMA`."""
+    schema = ErrorBody.model_json_schema(ref_template="#/components/schemas/{model}")
+    return {**schema.pop("$defs", {}), "ErrorBody": schema}

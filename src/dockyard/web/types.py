@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from annotated_types import Ge, Le
+from starlette.convertors import Convertor, register_url_convertor
 
 from dockyard.jobs.models import INTEGER_MAX
 
@@ -18,3 +19,19 @@ Id = Annotated[int, Ge(1), Le(INTEGER_MAX)]
 
 Index = Annotated[int, Ge(0), Le(INTEGER_MAX)]
 """A position: a ligand's index in its library, a pose's rank, an offset into a table."""
+
+
+class FileNameConvertor(Convertor[str]):
+    """A stored file's name in a path, ``name.ext``: ``/api/jobs/1/poses.sdf`` is a download
+    and ``/api/jobs/1/cancel`` is not, so a GET there is a 405 naming POST, not a missing file."""
+
+    regex = r"[^/]+\.[^/.]+"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("filename", FileNameConvertor())

@@ -10,6 +10,7 @@ SSE support frames the events and sends a keep-alive comment while the stream is
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -17,6 +18,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.sse import EventSourceResponse, ServerSentEvent
+from pydantic import WithJsonSchema
 from starlette.concurrency import run_in_threadpool
 
 from dockyard.errors import InputError
@@ -41,6 +43,14 @@ LATEST = datetime(9999, 12, 30, tzinfo=UTC)
 """The cursors a stream accepts: a window read :data:`CLOCK_SKEW` behind one stays a date."""
 
 
+CURSOR_PATTERN = (
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?"
+    r"(Z|[+-][0-9]{2}:[0-9]{2})?$"
+)
+"""A cursor: an ISO 8601 date and time, seconds and zone optional (no zone means UTC)."""
+DATE_TIME = WithJsonSchema({"type": "string", "pattern": CURSOR_PATTERN})
+
+
 def parse_cursor(value: str, field: str) -> datetime:
     """An ISO 8601 time as a UTC cursor; one without a zone is UTC, as the stream's own ids are.
 
@@ -48,7 +58,9 @@ def parse_cursor(value: str, field: str) -> datetime:
     stream.
     """
     try:
-        stamp = datetime.fromisoformat(value.strip())
+        if not re.fullmatch(CURSOR_PATTERN, value):
+            raise ValueError(value)
+        stamp = datetime.fromisoformat(value)
         stamp = (stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)).astimezone(UTC)
     except (ValueError, OverflowError):
         raise InputError(
@@ -66,10 +78,14 @@ def parse_cursor(value: str, field: str) -> datetime:
 
 def stream_start(
     since: Annotated[
-        str | None, Query(description="ISO 8601 time to start from (no zone: UTC); default: now")
+        str | None,
+        Query(description="ISO 8601 time to start from (no zone: UTC); default: now"),
+        DATE_TIME,
     ] = None,
     last_event_id: Annotated[
-        str | None, Header(description="sent by a reconnecting browser: resume after it")
+        str | None,
+        Header(description="sent by a reconnecting browser: resume after it"),
+        DATE_TIME,
     ] = None,
 ) -> datetime:
     """Where a stream starts: after the last event a browser saw, else ``since``, else now."""

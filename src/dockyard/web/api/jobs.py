@@ -133,7 +133,7 @@ STORED_FILE_MEDIA = "text/plain"
 
 
 @router.get(
-    "/jobs/{job_id}/{filename}",
+    "/jobs/{job_id}/{filename:filename}",
     response_class=Response,
     responses={
         200: {"content": {media: {} for media in (*MEDIA_TYPES.values(), STORED_FILE_MEDIA)}}
