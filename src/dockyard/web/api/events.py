@@ -3,8 +3,10 @@
 The stream polls the store on the server side and sends each job whose ``updated_at`` moved.
 It re-reads a short window behind its cursor, because a writer's clock and commit order can
 differ by a little; what it already sent is remembered, so nothing is sent twice and nothing
-is missed. A reconnecting browser sends ``Last-Event-ID`` and resumes from there. FastAPI's own
-SSE support frames the events and sends a keep-alive comment while the stream is idle.
+is missed. A reconnecting browser sends ``Last-Event-ID`` and resumes from there, so a stream
+may end: each does after ``DOCKYARD_EVENTS_MAX_SECONDS``, and no client holds one forever. A
+cursor is parsed before the stream opens, so a bad one is a 422. FastAPI's own SSE support
+frames the events and sends a keep-alive comment while the stream is idle.
 """
 
 from __future__ import annotations
