@@ -2,8 +2,9 @@
 nothing: no 500, no answer the schema does not document, no schema-valid request refused by
 anything but the chemistry, no invalid one accepted, every 405 with its ``Allow``.
 
-The seed and the example count are in ``schemathesis.toml`` beside this file. The server runs
-jobs for two seconds at most and ends live streams after one, so nothing fuzzed can keep it
+The seed and the example count are in ``schemathesis.toml`` beside this file; one completed
+docking is there before the run, so the job routes meet a real job. The server runs
+jobs for 15 seconds at most and ends live streams after one, so nothing fuzzed can keep it
 busy; afterwards no job is left pending or running and it still answers at once.
 """
 
@@ -29,7 +30,7 @@ def fuzzed_server(tmp_path: Path, database_url: str):
         database_url=database_url,
         workers=1,
         max_upload_mb=1,
-        job_time_limit=2,
+        job_time_limit=15,
         max_attempts=1,
         events_max_seconds=1,
     )
@@ -37,7 +38,11 @@ def fuzzed_server(tmp_path: Path, database_url: str):
         yield live
 
 
-def test_schemathesis_finds_no_failure(fuzzed_server: LiveServer, tmp_path: Path):
+def test_schemathesis_finds_no_failure(fuzzed_server: LiveServer, small_job, tmp_path: Path):
+    fields, files = small_job()
+    seeded = fuzzed_server.submit(files, **fields).json()["job_id"]
+    assert seeded == 1  # the id schemathesis.toml names
+    assert fuzzed_server.wait(seeded)["status"] == "completed"
     command = [
         sys.executable, "-m", "schemathesis.cli",
         "--config-file", str(CONFIG),
