@@ -43,7 +43,7 @@ async def _dockyard_error(request: Request, error: DockyardError) -> Response:
 
 
 LOCATIONS = ("body", "query", "path", "header", "cookie")
-PYTHON_TYPE = re.compile(r"<class '|\bUploadFile\b|\bNoneType\b")
+PYTHON_TYPE = re.compile(r"<class '|\bNoneType\b")
 
 
 def validation_message(detail: dict[str, Any], field: str | None) -> str:
@@ -73,8 +73,6 @@ HTTP_CODES = {
     405: "method_not_allowed",
     413: "file_too_large",
 }
-
-
 METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 
 
