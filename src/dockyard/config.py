@@ -9,9 +9,10 @@ from __future__ import annotations
 import importlib.util
 import os
 from pathlib import Path
+from typing import Annotated
 
 from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from dockyard.errors import DockyardError
 
@@ -94,6 +95,25 @@ class Settings(BaseSettings):
         description="Seconds before a job whose process died runs again (RQ runner); "
         "doubles with each attempt, at most 10 minutes.",
     )
+
+    events_max_seconds: float = Field(
+        default=300.0,
+        gt=0,
+        description="Seconds a live stream (`/api/events`) stays open; the browser then "
+        "reconnects by itself and resumes from the last event it saw.",
+    )
+    trusted_origins: Annotated[tuple[str, ...], NoDecode] = Field(
+        default=(),
+        description="Comma-separated origins (e.g. `https://dock.lab.org`) whose pages may post "
+        "to the API besides the server's own: the public address behind a reverse proxy.",
+    )
+
+    @field_validator("trusted_origins", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
 
     @field_validator("database_url", "redis_url")
     @classmethod

@@ -7,7 +7,9 @@ for bad input, the ``field`` it concerns. The web layer renders all of them in o
     DockyardError                    500  something went wrong that is not the user's fault
     ├── InputError                   422  a file, SMILES, box or parameter is unusable
     │   ├── UnsupportedFileError     415  a file of the wrong kind for its field
+    │   ├── UnsupportedMediaError    415  a request body of the wrong content type
     │   └── FileTooLargeError        413  an upload over the size limit
+    ├── ForbiddenError               403  a request the server refuses, e.g. from another site
     ├── NotFoundError                404  no such job or file
     ├── ConflictError                409  the job is not in a state that allows this
     └── DockingError                 500  Vina or a preparation step failed at run time
@@ -43,9 +45,19 @@ class UnsupportedFileError(InputError):
     code = "unsupported_file"
 
 
+class UnsupportedMediaError(InputError):
+    status_code = 415
+    code = "unsupported_media_type"
+
+
 class FileTooLargeError(InputError):
     status_code = 413
     code = "file_too_large"
+
+
+class ForbiddenError(DockyardError):
+    status_code = 403
+    code = "forbidden"
 
 
 class NotFoundError(DockyardError):

@@ -26,6 +26,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+INTEGER_MAX = 2**31 - 1
+"""The largest value an ``Integer`` column (ids, ligand indexes) holds on every backend:
+PostgreSQL's ``integer`` is 32 bits."""
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)

@@ -22,8 +22,10 @@ from dockyard.jobs.files import POSES_SDF, RECEPTOR_PDB, RECEPTOR_PDBQT
 from dockyard.jobs.models import Job, JobStatus
 from dockyard.jobs.store import Store
 from dockyard.web.deps import StoreDep
+from dockyard.web.schemas import error_responses
+from dockyard.web.types import Id, Index
 
-router = APIRouter(prefix="/api", tags=["analysis"])
+router = APIRouter(prefix="/api", tags=["analysis"], responses=error_responses(404, 409, 422))
 
 CACHED_JOBS = 64
 MAX_SMILES_LENGTH = 2000
@@ -107,7 +109,7 @@ def job_interactions(store: Store, job: Job) -> list[dict[str, Any]]:
 
 
 @router.get("/jobs/{job_id}/poses/{rank}/interactions", response_model=PoseInteractions)
-def interactions_of_pose(job_id: int, rank: int, store: StoreDep) -> PoseInteractions:
+def interactions_of_pose(job_id: Id, rank: Index, store: StoreDep) -> PoseInteractions:
     """Hydrogen bonds, hydrophobic contacts, π-stacking, π-cation, salt bridges, halogen bonds
     and metal contacts of one pose (ProLIF), with the residues within 4 Å of it."""
     job = store.get_job(job_id)

@@ -13,16 +13,25 @@ from fastapi import APIRouter
 
 from dockyard.jobs.submit import parse_flag, preflight_request
 from dockyard.web.deps import SettingsDep
-from dockyard.web.forms import OptionalFile, OptionalText, TargetFormDep, read_upload
+from dockyard.web.forms import (
+    FORM_ERRORS,
+    OptionalFile,
+    OptionalText,
+    ReceptorFile,
+    StrictMultipart,
+    TargetFormDep,
+    read_upload,
+)
+from dockyard.web.schemas import error_responses
 
-router = APIRouter(prefix="/api", tags=["preparation"])
+router = APIRouter(prefix="/api", tags=["preparation"], responses=error_responses(422))
 
 
-@router.post("/prepare")
+@router.post("/prepare", dependencies=[StrictMultipart], responses=FORM_ERRORS)
 def prepare(
     settings: SettingsDep,
     target: TargetFormDep,
-    receptor: OptionalFile = None,
+    receptor: ReceptorFile,
     ligand: OptionalFile = None,
     smiles: OptionalText = None,
     reference_ligand: OptionalFile = None,
