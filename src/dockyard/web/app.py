@@ -15,6 +15,7 @@ from dockyard import __version__
 from dockyard.config import Settings, get_settings, require_extra
 from dockyard.jobs.store import Store
 from dockyard.runners import LocalRunner, Runner
+from dockyard.runners.chemistry import ChemistryPool
 from dockyard.web.api import analysis, events, health, jobs, prepare, screens, workers
 from dockyard.web.errors import install_error_handlers
 from dockyard.web.pages import jobs as job_pages
@@ -66,14 +67,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         store = Store.open(settings.resolved_database_url)
         runner = make_runner(settings, store)
+        chemistry = ChemistryPool.from_settings(settings)
         app.state.store = store
         app.state.runner = runner
+        app.state.chemistry = chemistry
+        chemistry.start()
         runner.start()
         log.info("Dockyard %s serving jobs from %s", __version__, store.engine.url)
         try:
             yield
         finally:
             runner.stop()
+            chemistry.stop()
             store.close()
 
     app = FastAPI(

@@ -11,8 +11,9 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from dockyard.jobs.submit import parse_flag, preflight_request
-from dockyard.web.deps import SettingsDep
+from dockyard.jobs.submit import parse_flag, preflight_report
+from dockyard.runners.chemistry import PREPARATION
+from dockyard.web.deps import ChemistryDep, SettingsDep
 from dockyard.web.forms import OptionalFile, OptionalText, TargetFormDep, read_upload
 
 router = APIRouter(prefix="/api", tags=["preparation"])
@@ -21,6 +22,7 @@ router = APIRouter(prefix="/api", tags=["preparation"])
 @router.post("/prepare")
 def prepare(
     settings: SettingsDep,
+    chemistry: ChemistryDep,
     target: TargetFormDep,
     receptor: OptionalFile = None,
     ligand: OptionalFile = None,
@@ -32,10 +34,10 @@ def prepare(
 
     ``pockets=true`` lists detected pockets; they are listed anyway when no box is given.
     """
-    from dockyard.chem import preflight
-
     limit = settings.max_upload_bytes
-    inputs, _files = preflight_request(
+    return chemistry.run(
+        PREPARATION,
+        preflight_report,
         target.request(
             receptor=read_upload(receptor, "receptor", limit),
             ligand=read_upload(ligand, "ligand", limit),
@@ -45,4 +47,3 @@ def prepare(
         max_upload_bytes=limit,
         pockets=parse_flag(pockets, "pockets"),
     )
-    return preflight(inputs).to_dict()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, File, Form, Query, UploadFile
@@ -12,7 +13,9 @@ from dockyard.jobs.files import CSV_MEDIA, POSES_SDF, RESULTS_CSV, SDF_MEDIA
 from dockyard.jobs.models import LigandStatus
 from dockyard.jobs.params import ScreenParams
 from dockyard.jobs.screening import LibraryUpload, ScreenRequest, submit_screen
-from dockyard.web.deps import RunnerDep, SettingsDep, StoreDep
+from dockyard.jobs.submit import screen_target
+from dockyard.runners.chemistry import PREPARATION
+from dockyard.web.deps import ChemistryDep, RunnerDep, SettingsDep, StoreDep
 from dockyard.web.forms import (
     OptionalFile,
     OptionalText,
@@ -30,6 +33,7 @@ def create_screen(
     store: StoreDep,
     runner: RunnerDep,
     settings: SettingsDep,
+    chemistry: ChemistryDep,
     target: TargetFormDep,
     options: OptionsFormDep,
     library: Annotated[UploadFile | None, File(description=".smi, .csv, .sdf, .zip or .gz")] = None,
@@ -58,6 +62,7 @@ def create_screen(
         workers=settings.workers,
         max_attempts=settings.max_attempts,
         time_limit=settings.job_time_limit,
+        prepare=partial(chemistry.run, PREPARATION, screen_target),
     )
     runner.submitted(screen.id)
     url = f"/api/screens/{screen.id}"
