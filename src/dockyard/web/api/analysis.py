@@ -68,17 +68,20 @@ class _Cache:
             if key in self.entries:
                 self.entries.move_to_end(key)
                 return self.entries[key]
-            job_lock = self.busy.setdefault(key, threading.Lock())
-        with job_lock:
+            key_lock = self.busy.setdefault(key, threading.Lock())
+        with key_lock:
             with self.lock:
                 if key in self.entries:
                     return self.entries[key]
-            value = compute()
+            try:
+                value = compute()
+            finally:  # also when it failed (a busy pool): no lock is left behind per key
+                with self.lock:
+                    self.busy.pop(key, None)
             with self.lock:
                 self.entries[key] = value
                 while len(self.entries) > self.size:
                     self.entries.popitem(last=False)
-                self.busy.pop(key, None)
             return value
 
 
