@@ -1,4 +1,5 @@
-"""The FastAPI application: API, pages and live updates over one job store and one runner."""
+"""The FastAPI application: API, pages and live updates over one job store, one runner and
+one chemistry pool (the web process runs no chemistry itself)."""
 
 from __future__ import annotations
 
