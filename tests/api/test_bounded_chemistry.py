@@ -120,8 +120,8 @@ SERVE = textwrap.dedent(
 
 
 def test_the_server_process_never_loads_the_science_stack(tmp_path: Path):
-    """A real server process prepares, submits and draws; on its way out it lists what of the
-    science stack it imported: nothing."""
+    """A real server process prepares, submits a docking and a screen, and draws; on its way
+    out it lists what of the science stack it imported: nothing."""
     port = _free_port()
     server = subprocess.Popen(
         [sys.executable, "-c", SERVE.format(heavy=HEAVY), str(tmp_path), str(port)],
@@ -146,6 +146,9 @@ def test_the_server_process_never_loads_the_science_stack(tmp_path: Path):
             assert prepared.json()["ligand"]["smiles"] == SMALL_SMILES
             submitted = client.post("/api/jobs", files=receptor, data=fields)
             assert submitted.status_code == 201, submitted.text
+            library = {"library": ("two.smi", b"CCO ethanol\nCCN ethylamine\n")}
+            screened = client.post("/api/screens", files={**receptor, **library}, data=SMALL_BOX)
+            assert screened.status_code == 201, screened.text
             drawn = client.get("/api/depict.svg", params={"smiles": SMALL_SMILES})
             assert drawn.status_code == 200 and "<svg" in drawn.text
     finally:
