@@ -95,6 +95,38 @@ class Settings(BaseSettings):
         description="Seconds before a job whose process died runs again (RQ runner); "
         "doubles with each attempt, at most 10 minutes.",
     )
+    chem_workers: int = Field(
+        default=2,
+        ge=1,
+        description="Processes that run the chemistry requests ask for (pre-flight, preparation "
+        "at submission, pockets, depictions, interactions); the web process runs none itself.",
+    )
+    chem_queue: int = Field(
+        default=8,
+        ge=0,
+        description="Chemistry requests that may wait for a free process; more are refused at "
+        "once with 503 and Retry-After (each waiting request holds one of the server's threads).",
+    )
+    chem_memory_mb: float = Field(
+        default=2048.0,
+        gt=0,
+        description="Resident memory a chemistry process may use; over it, it is killed and "
+        "replaced and the request refused as too complex.",
+    )
+    chem_depict_seconds: float = Field(
+        default=5.0, gt=0, description="Seconds a 2D depiction may take before it is stopped."
+    )
+    chem_prepare_seconds: float = Field(
+        default=120.0,
+        gt=0,
+        description="Seconds a pre-flight check or the preparation at submission may take "
+        "(a raw receptor takes several) before it is stopped.",
+    )
+    chem_interactions_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="Seconds finding the interactions of a job's poses may take.",
+    )
 
     events_max_seconds: float = Field(
         default=300.0,

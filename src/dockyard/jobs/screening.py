@@ -11,7 +11,7 @@ module checks and submits screens; the store writes them and keeps their state
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
@@ -24,7 +24,7 @@ from dockyard.errors import InputError
 from dockyard.jobs.models import Job
 from dockyard.jobs.params import OPTION_FIELDS
 from dockyard.jobs.store import Store
-from dockyard.jobs.submit import DockRequest, prepare_target
+from dockyard.jobs.submit import DockRequest, StoredTarget, screen_target
 
 MAX_CHUNK = 200
 SCREEN_DEFAULT_POSES = 3
@@ -81,11 +81,12 @@ def submit_screen(
     max_attempts: int = 3,
     time_limit: float = 3600.0,
     limits: LibraryLimits | None = None,
+    prepare: Callable[..., StoredTarget] = screen_target,
 ) -> Job:
     """Check the target, read the library as a stream, and store the screen with its chunks.
 
     The store writes it in one transaction: a library that turns out unusable halfway leaves
-    nothing behind.
+    nothing behind. ``prepare`` checks the target (the web app runs it in its chemistry pool).
     """
     if request.library is None:
         raise InputError("A ligand library file is required.", field="library")
@@ -93,7 +94,7 @@ def submit_screen(
         key: value for key, value in request.options.items() if value not in (None, "")
     }
     options_given.setdefault("num_poses", SCREEN_DEFAULT_POSES)
-    target = prepare_target(request.target, max_upload_bytes=max_upload_bytes, require_ligand=False)
+    target = prepare(request.target, max_upload_bytes=max_upload_bytes)
     options = DockingOptions.from_fields(options_given)
     options = options.with_seed(options.seed or random_seed())
     params = {

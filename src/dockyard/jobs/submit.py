@@ -94,6 +94,15 @@ class Target:
     params: dict[str, Any]
 
 
+@dataclass(frozen=True)
+class StoredTarget:
+    """A checked target as a job stores it, without the science objects it was checked with:
+    what crosses back from a chemistry process without loading the science stack."""
+
+    files: list[StoredFile]
+    params: dict[str, Any]
+
+
 def preflight_request(
     request: DockRequest, *, max_upload_bytes: int, pockets: bool = False
 ) -> tuple[PreflightRequest, list[StoredFile]]:
@@ -175,6 +184,22 @@ def prepare_target(
         "warnings": list(checked.warnings),
     }
     return Target(checked, files, params)
+
+
+def preflight_report(
+    request: DockRequest, *, max_upload_bytes: int, pockets: bool = False
+) -> dict[str, Any]:
+    """What ``POST /api/prepare`` answers: the pre-flight check of a request, as plain data."""
+    from dockyard.chem import preflight
+
+    inputs, _files = preflight_request(request, max_upload_bytes=max_upload_bytes, pockets=pockets)
+    return preflight(inputs).to_dict()
+
+
+def screen_target(request: DockRequest, *, max_upload_bytes: int) -> StoredTarget:
+    """A screen's receptor and box checked and prepared (its ligands come from the library)."""
+    target = prepare_target(request, max_upload_bytes=max_upload_bytes, require_ligand=False)
+    return StoredTarget(target.files, target.params)
 
 
 def build_dock_job(request: DockRequest, *, max_upload_bytes: int) -> JobSpec:

@@ -9,27 +9,19 @@ means: a signal (segfault, OOM kill, SIGKILL) queues the job again up to its att
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import os
 import socket
 import threading
 import time
 from multiprocessing import forkserver
-from multiprocessing.context import ForkServerContext
 
 from dockyard.jobs.store import Store
 from dockyard.runners.base import RegisteredWorker
-from dockyard.runners.supervise import Running, Supervision
+from dockyard.runners.supervise import Running, Supervision, science_context
 
 log = logging.getLogger(__name__)
 
 TICK_SECONDS = 0.5
-
-
-def _context() -> ForkServerContext:
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["dockyard.jobs.run"])
-    return context
 
 
 class LocalRunner:
@@ -50,7 +42,7 @@ class LocalRunner:
         self.name = f"{socket.gethostname()}:{os.getpid()}"
         self._running: dict[int, Running] = {}
         self._supervision = Supervision(
-            store, self.name, database_url=database_url, cpu=cpu_per_job, context=_context()
+            store, self.name, database_url=database_url, cpu=cpu_per_job, context=science_context()
         )
         self._wake = threading.Event()
         self._stopping = threading.Event()

@@ -1,4 +1,5 @@
-"""The FastAPI application: API, pages and live updates over one job store and one runner."""
+"""The FastAPI application: API, pages and live updates over one job store, one runner and
+one chemistry pool (the web process runs no chemistry itself)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from dockyard import __version__
 from dockyard.config import Settings, get_settings, require_extra
 from dockyard.jobs.store import Store
 from dockyard.runners import LocalRunner, Runner
+from dockyard.runners.chemistry import ChemistryPool
 from dockyard.web.api import analysis, events, health, jobs, prepare, screens, workers
 from dockyard.web.errors import install_error_handlers
 from dockyard.web.limits import BodyLimitMiddleware
@@ -78,14 +80,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         store = Store.open(settings.resolved_database_url)
         runner = make_runner(settings, store)
+        chemistry = ChemistryPool.from_settings(settings)
         app.state.store = store
         app.state.runner = runner
+        app.state.chemistry = chemistry
+        chemistry.start()
         runner.start()
         log.info("Dockyard %s serving jobs from %s", __version__, store.engine.url)
         try:
             yield
         finally:
             runner.stop()
+            chemistry.stop()
             store.close()
 
     app = FastAPI(

@@ -33,9 +33,13 @@ def error_response(request: Request, status: int, code: str, message: str, field
 
 def render_error(request: Request, error: DockyardError) -> Response:
     """The response for one of Dockyard's errors; middleware outside the handlers uses it too."""
-    if error.status_code >= 500:
+    retry_after = getattr(error, "retry_after", None)
+    if error.status_code >= 500 and retry_after is None:
         log.exception("request failed", exc_info=error)
-    return error_response(request, error.status_code, error.code, error.message, error.field)
+    response = error_response(request, error.status_code, error.code, error.message, error.field)
+    if retry_after is not None:
+        response.headers["Retry-After"] = str(retry_after)
+    return response
 
 
 async def _dockyard_error(request: Request, error: DockyardError) -> Response:

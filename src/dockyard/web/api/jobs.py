@@ -20,7 +20,8 @@ from dockyard.jobs.files import (
 )
 from dockyard.jobs.models import JobStatus
 from dockyard.jobs.submit import build_dock_job
-from dockyard.web.deps import RunnerDep, SettingsDep, StoreDep
+from dockyard.runners.chemistry import PREPARATION
+from dockyard.web.deps import ChemistryDep, RunnerDep, SettingsDep, StoreDep
 from dockyard.web.forms import (
     FORM_ERRORS,
     OptionalFile,
@@ -55,6 +56,7 @@ def submit_job(
     store: StoreDep,
     runner: RunnerDep,
     settings: SettingsDep,
+    chemistry: ChemistryDep,
     target: TargetFormDep,
     options: OptionsFormDep,
     receptor: ReceptorFile,
@@ -74,7 +76,7 @@ def submit_job(
         options=options.values(),
         name=name or "",
     )
-    spec = build_dock_job(docking, max_upload_bytes=limit)
+    spec = chemistry.run(PREPARATION, build_dock_job, docking, max_upload_bytes=limit)
     job = store.create_job(
         kind=spec.kind,
         name=spec.name,

@@ -11,8 +11,9 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from dockyard.jobs.submit import parse_flag, preflight_request
-from dockyard.web.deps import SettingsDep
+from dockyard.jobs.submit import parse_flag, preflight_report
+from dockyard.runners.chemistry import PREPARATION
+from dockyard.web.deps import ChemistryDep, SettingsDep
 from dockyard.web.forms import (
     FORM_ERRORS,
     OptionalFile,
@@ -30,6 +31,7 @@ router = APIRouter(prefix="/api", tags=["preparation"], responses=error_response
 @router.post("/prepare", dependencies=[StrictMultipart], responses=FORM_ERRORS)
 def prepare(
     settings: SettingsDep,
+    chemistry: ChemistryDep,
     target: TargetFormDep,
     receptor: ReceptorFile,
     ligand: OptionalFile = None,
@@ -41,10 +43,10 @@ def prepare(
 
     ``pockets=true`` lists detected pockets; they are listed anyway when no box is given.
     """
-    from dockyard.chem import preflight
-
     limit = settings.max_upload_bytes
-    inputs, _files = preflight_request(
+    return chemistry.run(
+        PREPARATION,
+        preflight_report,
         target.request(
             receptor=read_upload(receptor, "receptor", limit),
             ligand=read_upload(ligand, "ligand", limit),
@@ -54,4 +56,3 @@ def prepare(
         max_upload_bytes=limit,
         pockets=parse_flag(pockets, "pockets"),
     )
-    return preflight(inputs).to_dict()

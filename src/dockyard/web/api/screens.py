@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, File, Form, Query, UploadFile
@@ -12,7 +13,9 @@ from dockyard.jobs.files import CSV_MEDIA, POSES_SDF, RESULTS_CSV, SDF_MEDIA
 from dockyard.jobs.models import LigandStatus
 from dockyard.jobs.params import ScreenParams
 from dockyard.jobs.screening import LibraryUpload, ScreenRequest, library_limits, submit_screen
-from dockyard.web.deps import RunnerDep, SettingsDep, StoreDep
+from dockyard.jobs.submit import screen_target
+from dockyard.runners.chemistry import PREPARATION
+from dockyard.web.deps import ChemistryDep, RunnerDep, SettingsDep, StoreDep
 from dockyard.web.forms import (
     FORM_ERRORS,
     OptionalFile,
@@ -37,6 +40,7 @@ def create_screen(
     store: StoreDep,
     runner: RunnerDep,
     settings: SettingsDep,
+    chemistry: ChemistryDep,
     target: TargetFormDep,
     options: OptionsFormDep,
     receptor: ReceptorFile,
@@ -66,6 +70,7 @@ def create_screen(
         max_attempts=settings.max_attempts,
         time_limit=settings.job_time_limit,
         limits=library_limits(settings),
+        prepare=partial(chemistry.run, PREPARATION, screen_target),
     )
     runner.submitted(screen.id)
     url = f"/api/screens/{screen.id}"
