@@ -172,7 +172,9 @@ class LiveServer:
         return self.app.state.store
 
     def submit(self, files: dict | None = None, **fields: str) -> httpx.Response:
-        return self.client.post("/api/jobs", data=fields, files=files or {})
+        """POST /api/jobs as a browser's form does: multipart, even with no file in it."""
+        parts = {name: (None, value) for name, value in fields.items()}
+        return self.client.post("/api/jobs", files={**parts, **(files or {})})
 
     def wait(self, job_id: int, statuses=("completed", "failed", "cancelled"), timeout=120.0):
         deadline = time.monotonic() + timeout

@@ -46,3 +46,40 @@ def test_postgresql_compresses_stored_files_with_lz4(postgres_url):
         assert methods == {"job_files": "l", "screen_ligands": "l"}
     finally:
         engine.dispose()
+
+
+def test_ids_never_reused_migration_keeps_every_row(database_url):
+    """0004 rebuilds SQLite's jobs table: jobs, their files, screens and chunks all survive,
+    and the ids of jobs deleted after it are never given again."""
+    engine = make_engine(database_url)
+    try:
+        command.upgrade(alembic_config(engine), "0003")
+        store = Store(engine)
+        parent = store.create_job(
+            kind="screen", name="kept", params={"a": 1},
+            files=[StoredFile("receptor.pdbqt", b"ATOM")],
+        )  # fmt: skip
+        with engine.begin() as connection:
+            connection.execute(
+                text("INSERT INTO screens (job_id, total, completed, failed, duplicates) "
+                     "VALUES (:id, 2, 0, 0, 0)"), {"id": parent.id},
+            )  # fmt: skip
+        chunk = store.create_job(kind="screen_chunk", name="chunk", params={}, files=[])
+        with engine.begin() as connection:
+            connection.execute(
+                text("UPDATE jobs SET parent_id = :parent WHERE id = :id"),
+                {"parent": parent.id, "id": chunk.id},
+            )
+        indexes = {index["name"] for index in inspect(engine).get_indexes("jobs")}
+        migrate(engine)
+        assert {index["name"] for index in inspect(engine).get_indexes("jobs")} == indexes
+        assert [fk["referred_table"] for fk in inspect(engine).get_foreign_keys("jobs")] == ["jobs"]
+        assert store.get_job(chunk.id).parent_id == parent.id
+        assert store.read_file(parent.id, "receptor.pdbqt").content == b"ATOM"
+        with engine.connect() as connection:
+            total = connection.execute(text("SELECT total FROM screens")).scalar()
+        assert total == 2
+        store.delete_job(chunk.id)
+        assert store.create_job(kind="dock", name="new", params={}, files=[]).id > chunk.id
+    finally:
+        engine.dispose()

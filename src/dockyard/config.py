@@ -9,9 +9,10 @@ from __future__ import annotations
 import importlib.util
 import os
 from pathlib import Path
+from typing import Annotated
 
 from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from dockyard.errors import DockyardError
 
@@ -62,6 +63,15 @@ class Settings(BaseSettings):
         default=30.0, gt=0, description="How long a running job stays claimed without heartbeat."
     )
     max_upload_mb: float = Field(default=50.0, gt=0, description="Largest accepted upload.")
+    max_library_mb: float = Field(
+        default=200.0, gt=0, description="Largest screening library upload, as it arrives."
+    )
+    max_library_unpacked_mb: float = Field(
+        default=2000.0, gt=0, description="Largest screening library once decompressed."
+    )
+    max_library_line_kb: float = Field(
+        default=100.0, gt=0, description="Longest line of a screening library."
+    )
     queue: str = Field(
         default="dockyard",
         min_length=1,
@@ -85,6 +95,57 @@ class Settings(BaseSettings):
         description="Seconds before a job whose process died runs again (RQ runner); "
         "doubles with each attempt, at most 10 minutes.",
     )
+    chem_workers: int = Field(
+        default=2,
+        ge=1,
+        description="Processes that run the chemistry requests ask for (pre-flight, preparation "
+        "at submission, pockets, depictions, interactions); the web process runs none itself.",
+    )
+    chem_queue: int = Field(
+        default=8,
+        ge=0,
+        description="Chemistry requests that may wait for a free process; more are refused at "
+        "once with 503 and Retry-After (each waiting request holds one of the server's threads).",
+    )
+    chem_memory_mb: float = Field(
+        default=2048.0,
+        gt=0,
+        description="Resident memory a chemistry process may use; over it, it is killed and "
+        "replaced and the request refused as too complex.",
+    )
+    chem_depict_seconds: float = Field(
+        default=5.0, gt=0, description="Seconds a 2D depiction may take before it is stopped."
+    )
+    chem_prepare_seconds: float = Field(
+        default=120.0,
+        gt=0,
+        description="Seconds a pre-flight check or the preparation at submission may take "
+        "(a raw receptor takes several) before it is stopped.",
+    )
+    chem_interactions_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="Seconds finding the interactions of a job's poses may take.",
+    )
+
+    events_max_seconds: float = Field(
+        default=300.0,
+        gt=0,
+        description="Seconds a live stream (`/api/events`) stays open; the browser then "
+        "reconnects by itself and resumes from the last event it saw.",
+    )
+    trusted_origins: Annotated[tuple[str, ...], NoDecode] = Field(
+        default=(),
+        description="Comma-separated origins (e.g. `https://dock.lab.org`) whose pages may post "
+        "to the API besides the server's own: the public address behind a reverse proxy.",
+    )
+
+    @field_validator("trusted_origins", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
 
     @field_validator("database_url", "redis_url")
     @classmethod
@@ -100,6 +161,10 @@ class Settings(BaseSettings):
     @property
     def max_upload_bytes(self) -> int:
         return int(self.max_upload_mb * 1024 * 1024)
+
+    @property
+    def max_library_bytes(self) -> int:
+        return int(self.max_library_mb * 1024 * 1024)
 
     @property
     def cpu_per_job(self) -> int:

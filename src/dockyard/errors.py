@@ -7,16 +7,23 @@ for bad input, the ``field`` it concerns. The web layer renders all of them in o
     DockyardError                    500  something went wrong that is not the user's fault
     ├── InputError                   422  a file, SMILES, box or parameter is unusable
     │   ├── UnsupportedFileError     415  a file of the wrong kind for its field
-    │   └── FileTooLargeError        413  an upload over the size limit
+    │   ├── UnsupportedMediaError    415  a request body of the wrong content type
+    │   ├── FileTooLargeError        413  an upload over the size limit
+    │   └── TooComplexError          422  chemistry on it ran over its time or memory limit
+    ├── ForbiddenError               403  a request the server refuses, e.g. from another site
     ├── NotFoundError                404  no such job or file
     ├── ConflictError                409  the job is not in a state that allows this
     ├── DockingError                 500  Vina or a preparation step failed at run time
+    ├── BusyError                    503  every chemistry process is busy; retry after a while
     └── UnavailableError             503  a part the server needs (its database) does not
         │                                 answer for now: nothing was lost, try again
         └── StorageFullError         507  the disk that holds the data is full
 
 An error with a ``retry_after`` (seconds) tells the client when to try again: the web layer
 sends it as the ``Retry-After`` header.
+
+Errors cross process boundaries intact (``__reduce__``): one raised in a chemistry worker
+process is raised again in the web process with its field and code.
 """
 
 from __future__ import annotations
@@ -50,6 +57,18 @@ class DockyardError(Exception):
     def to_dict(self) -> dict[str, str | None]:
         return {"code": self.code, "message": self.message, "field": self.field}
 
+    def __reduce__(self) -> tuple[object, ...]:
+        # The default pickles only ``args`` and would lose the keyword-only field and code.
+        return (_restore, (type(self), self.message), dict(self.__dict__))
+
+
+def _restore(cls: type[DockyardError], message: str) -> DockyardError:
+    """An error of ``cls`` without calling its ``__init__`` (subclasses differ in theirs);
+    pickle then puts back its attributes."""
+    error = cls.__new__(cls)
+    Exception.__init__(error, message)
+    return error
+
 
 class InputError(DockyardError):
     status_code = 422
@@ -61,9 +80,19 @@ class UnsupportedFileError(InputError):
     code = "unsupported_file"
 
 
+class UnsupportedMediaError(InputError):
+    status_code = 415
+    code = "unsupported_media_type"
+
+
 class FileTooLargeError(InputError):
     status_code = 413
     code = "file_too_large"
+
+
+class ForbiddenError(DockyardError):
+    status_code = 403
+    code = "forbidden"
 
 
 class NotFoundError(DockyardError):
@@ -78,6 +107,23 @@ class ConflictError(DockyardError):
 
 class DockingError(DockyardError):
     code = "docking_failed"
+
+
+class TooComplexError(InputError):
+    """Chemistry on an input ran over its time or memory limit and was stopped."""
+
+    code = "too_complex"
+
+
+class BusyError(DockyardError):
+    """Every chemistry process is busy and the queue in front of them is full."""
+
+    status_code = 503
+    code = "busy"
+
+    def __init__(self, message: str, *, retry_after: int):
+        """``retry_after``: seconds after which a retry has a free place."""
+        super().__init__(message, retry_after=retry_after)
 
 
 class UnavailableError(DockyardError):

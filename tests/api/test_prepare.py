@@ -70,7 +70,7 @@ def test_prepare_without_a_box_lists_pockets_and_keeps_options(live):
 @pytest.mark.parametrize(
     ("data", "files", "status", "field"),
     [
-        ({}, {}, 422, "receptor"),
+        ({}, {}, 415, "Content-Type"),  # an empty body is no multipart form
         ({"smiles": "OB(O)c1ccccc1"}, None, 422, "smiles"),
         ({"smiles": "C[As](C)C"}, None, 422, "smiles"),
         ({"smiles": "C(C)(C)(C)(C)C"}, None, 422, "smiles"),

@@ -47,6 +47,7 @@ FORM_FIELDS = {
     "scoring",
     "name",
     "skip_duplicates",
+    "accept_warnings",
     "chunk_size",
 }
 

@@ -417,3 +417,11 @@ def pose_interactions(
             )
         )
     return results
+
+
+def interactions_as_dicts(
+    receptor: str, receptor_format: str, poses_sdf: str
+) -> list[dict[str, object]]:
+    """Every pose's interactions as plain dicts: what a chemistry process sends back, so the
+    process that asked loads neither this module's science stack nor its classes."""
+    return [pose.to_dict() for pose in pose_interactions(receptor, receptor_format, poses_sdf)]

@@ -3,7 +3,9 @@
 ``POST /api/prepare``, ``dockyard prepare`` and every job submission run :func:`preflight`,
 so a user sees in seconds what the docking would use and what would fail. With
 ``strict=True`` (a submission) what would make the docking fail or meaningless is an
-InputError naming the field; otherwise it is a warning.
+InputError naming the field; otherwise it is a warning. A receptor of fewer than
+``MIN_RESIDUES`` residues and a ligand with radical electrons are refused in a submission
+unless it sets ``accept_warnings``; then they are warnings the job keeps.
 
 Box sources, exactly one of: explicit centre and size; a reference ligand plus padding;
 receptor residues plus padding; the whole protein (blind docking); a detected pocket.
@@ -17,12 +19,22 @@ from typing import Any
 from dockyard.chem.core import pdbqt
 from dockyard.chem.core.box import BOX_FIELDS, Box
 from dockyard.chem.core.elements import DUMMY_TYPES
-from dockyard.chem.core.fields import is_blank, to_int
+from dockyard.chem.core.fields import (
+    is_blank,
+    offering_acceptance,
+    refuse_unless_accepted,
+    to_int,
+)
 from dockyard.chem.core.options import PreparationOptions
 from dockyard.chem.core.requests import PreflightRequest
 from dockyard.chem.ligand.prepare import PreparedLigand, ligand_from_file, ligand_from_smiles
 from dockyard.chem.pockets import Pocket, find_pockets
-from dockyard.chem.receptor.prepare import PreparedReceptor, box_out_of_reach, prepare_receptor
+from dockyard.chem.receptor.prepare import (
+    PreparedReceptor,
+    box_out_of_reach,
+    prepare_receptor,
+    too_few_residues,
+)
 from dockyard.chem.site import box_around_ligand, box_around_protein, box_around_residues
 from dockyard.errors import InputError
 
@@ -75,12 +87,21 @@ def preflight(
     box = _box(request, source) if source not in (None, "pocket") else None
     receptor = prepare_receptor(request.receptor.text, request.receptor.format, box, options)
     warnings = list(receptor.report.get("warnings", []))
+    accepted = not strict or request.accept_warnings
+    problem = too_few_residues(receptor)
+    if problem:
+        warnings.append(
+            refuse_unless_accepted(
+                problem, field="receptor", code="receptor_too_small", accepted=accepted
+            )
+        )
     pockets: list[Pocket] = []
     if request.pockets or source in (None, "pocket"):
         pockets = find_pockets(receptor.pdb)
     if source == "pocket":
         box = _pocket_box(request.pocket, pockets)
-    ligand = _ligand(request, options)
+    with offering_acceptance():
+        ligand = _ligand(request, options, allow_radicals=accepted)
     if strict and require_ligand and ligand is None:
         raise InputError("A ligand is required: upload a file or paste a SMILES.", field="ligand")
     if box is not None:
@@ -154,12 +175,16 @@ def _pocket_box(rank: Any, pockets: list[Pocket]) -> Box:
     raise InputError(f"There is no pocket {number}: the receptor has {found}.", field="pocket")
 
 
-def _ligand(request: PreflightRequest, options: PreparationOptions) -> PreparedLigand | None:
+def _ligand(
+    request: PreflightRequest, options: PreparationOptions, *, allow_radicals: bool
+) -> PreparedLigand | None:
     smiles = (request.smiles or "").strip()
     if request.ligand is not None and smiles:
         raise InputError("Give either a ligand file or a SMILES string, not both.", field="ligand")
     if smiles:
-        return ligand_from_smiles(smiles, ph=options.ph, stereo=options.stereo)
+        return ligand_from_smiles(
+            smiles, ph=options.ph, stereo=options.stereo, allow_radicals=allow_radicals
+        )
     if request.ligand is not None:
         return ligand_from_file(
             request.ligand.text,
@@ -167,6 +192,7 @@ def _ligand(request: PreflightRequest, options: PreparationOptions) -> PreparedL
             field="ligand",
             ph=options.ph,
             stereo=options.stereo,
+            allow_radicals=allow_radicals,
         )
     return None
 

@@ -40,6 +40,13 @@ ScoringOption = Annotated[str, typer.Option(help="Scoring function: vina or vina
 ServerOption = Annotated[
     str, typer.Option("--server", envvar="DOCKYARD_SERVER", help="URL of a running Dockyard.")
 ]
+AcceptWarningsOption = Annotated[
+    bool,
+    typer.Option(
+        "--accept-warnings",
+        help="Dock a receptor of under 20 residues or a ligand with radicals, with a warning.",
+    ),
+]
 
 
 def check_box_options(center: Triple | None, size: Triple | None, autobox: Path | None) -> None:

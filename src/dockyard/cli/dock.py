@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from dockyard.cli.common import (
+    AcceptWarningsOption,
     AutoboxOption,
     CenterOption,
     ExhaustivenessOption,
@@ -58,9 +59,12 @@ def dock(
     scoring: ScoringOption = "vina",
     cpu: Annotated[int, typer.Option(help="Threads for Vina (0 = all cores).")] = 0,
     out: Annotated[Path | None, typer.Option(help="Write poses (.sdf or .pdbqt).")] = None,
+    accept_warnings: AcceptWarningsOption = False,
 ) -> None:
     """Dock one ligand here and now, without a server, and print the score table."""
     from dockyard import chem
+    from dockyard.chem.core.fields import offering_acceptance, refuse_unless_accepted
+    from dockyard.chem.receptor.prepare import too_few_residues
 
     try:
         if (ligand is None) == (smiles is None):
@@ -80,15 +84,25 @@ def dock(
             box = chem.box_around_ligand(*read_file(autobox_ligand, "reference ligand"), padding)
         else:
             box = chem.Box(center=center, size=size)
-        if smiles is not None:
-            prepared_ligand = chem.ligand_from_smiles(smiles)
-        else:
-            prepared_ligand = chem.ligand_from_file(*read_file(ligand, "ligand"))
-        for warning in box.warnings():
+        with offering_acceptance():
+            if smiles is not None:
+                prepared_ligand = chem.ligand_from_smiles(smiles, allow_radicals=accept_warnings)
+            else:
+                prepared_ligand = chem.ligand_from_file(
+                    *read_file(ligand, "ligand"), allow_radicals=accept_warnings
+                )
+        warnings = [*prepared_ligand.notes, *box.warnings()]
+        for warning in warnings:
             errors.print(f"[yellow]warning:[/] {warning}")
         with progress_bar() as progress:
             task = progress.add_task("preparing receptor", total=1.0)
             prepared_receptor = chem.prepare_receptor(*read_file(receptor, "receptor"), box=box)
+            problem = too_few_residues(prepared_receptor)
+            if problem:
+                refuse_unless_accepted(
+                    problem, field="receptor", code="receptor_too_small", accepted=accept_warnings
+                )
+                errors.print(f"[yellow]warning:[/] {problem}")
 
             def on_stage(stage: str, fraction: float) -> None:
                 progress.update(task, description=stage, completed=fraction)

@@ -15,6 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from dockyard.cli.common import (
+    AcceptWarningsOption,
     AutoboxOption,
     CenterOption,
     ExhaustivenessOption,
@@ -58,6 +59,7 @@ def screen(
     top_sdf: Annotated[Path | None, typer.Option(help="Write the best poses as one SDF.")] = None,
     top: Annotated[int, typer.Option(min=1, help="How many ligands go in --top-sdf.")] = 100,
     name: Annotated[str, typer.Option(help="A name for the screen.")] = "",
+    accept_warnings: AcceptWarningsOption = False,
     server: Annotated[
         str | None,
         typer.Option(envvar="DOCKYARD_SERVER", help="Submit to this server instead and follow it."),
@@ -76,6 +78,7 @@ def screen(
         "padding": padding if autobox_ligand else None,
         "name": name,
         "skip_duplicates": not keep_duplicates,
+        "accept_warnings": accept_warnings,
     }
     if center and size:
         fields |= dict(zip(("center_x", "center_y", "center_z"), center, strict=True))
@@ -123,6 +126,7 @@ def _screen_here(
                             ),
                             box={key: fields.get(key) for key in _BOX_KEYS},
                             padding=fields["padding"],
+                            accept_warnings=fields["accept_warnings"],
                         ),
                         library=LibraryUpload(library.name, stream),
                         options={key: fields[key] for key in _OPTION_KEYS},
@@ -176,6 +180,7 @@ def _screen_on_server(
     base = server.rstrip("/")
     data = {key: str(value) for key, value in fields.items() if value not in (None, "")}
     data["skip_duplicates"] = str(fields["skip_duplicates"]).lower()
+    data["accept_warnings"] = str(fields["accept_warnings"]).lower()
     try:
         with receptor.open("rb") as rec, library.open("rb") as lib:
             files = {"receptor": (receptor.name, rec), "library": (library.name, lib)}

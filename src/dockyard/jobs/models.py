@@ -26,6 +26,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+INTEGER_MAX = 2**31 - 1
+"""The largest value an ``Integer`` column (ids, ligand indexes) holds on every backend:
+PostgreSQL's ``integer`` is 32 bits."""
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
@@ -87,7 +91,9 @@ class Job(Base):
     __table_args__ = (
         Index("ix_jobs_status_id", "status", "id"),
         Index("ix_jobs_parent_id", "parent_id", "id"),
+        {"sqlite_autoincrement": True},
     )
+    """AUTOINCREMENT: SQLite never gives the id of a deleted job to a new one (migration 0004)."""
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     parent_id: Mapped[int | None] = mapped_column(

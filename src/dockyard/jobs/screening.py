@@ -11,18 +11,20 @@ module checks and submits screens; the store writes them and keeps their state
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
 from dockyard.chem import DockingOptions
+from dockyard.chem.core.formats import LibraryLimits
 from dockyard.chem.core.options import random_seed
 from dockyard.chem.ligand.library import read_library
+from dockyard.config import Settings
 from dockyard.errors import InputError
 from dockyard.jobs.models import Job
 from dockyard.jobs.params import OPTION_FIELDS
 from dockyard.jobs.store import Store
-from dockyard.jobs.submit import DockRequest, prepare_target
+from dockyard.jobs.submit import DockRequest, StoredTarget, screen_target
 
 MAX_CHUNK = 200
 SCREEN_DEFAULT_POSES = 3
@@ -61,6 +63,15 @@ def chunk_size_for(total: int, workers: int, requested: Any = None) -> int:
     return max(1, min(MAX_CHUNK, math.ceil(total / max(1, workers))))
 
 
+def library_limits(settings: Settings) -> LibraryLimits:
+    """The library limits the settings ask for (``DOCKYARD_MAX_LIBRARY_*``)."""
+    return LibraryLimits(
+        upload_bytes=settings.max_library_bytes,
+        unpacked_bytes=int(settings.max_library_unpacked_mb * 1024 * 1024),
+        line_bytes=int(settings.max_library_line_kb * 1024),
+    )
+
+
 def submit_screen(
     store: Store,
     request: ScreenRequest,
@@ -69,11 +80,13 @@ def submit_screen(
     workers: int,
     max_attempts: int = 3,
     time_limit: float = 3600.0,
+    limits: LibraryLimits | None = None,
+    prepare: Callable[..., StoredTarget] = screen_target,
 ) -> Job:
     """Check the target, read the library as a stream, and store the screen with its chunks.
 
     The store writes it in one transaction: a library that turns out unusable halfway leaves
-    nothing behind.
+    nothing behind. ``prepare`` checks the target (the web app runs it in its chemistry pool).
     """
     if request.library is None:
         raise InputError("A ligand library file is required.", field="library")
@@ -81,7 +94,7 @@ def submit_screen(
         key: value for key, value in request.options.items() if value not in (None, "")
     }
     options_given.setdefault("num_poses", SCREEN_DEFAULT_POSES)
-    target = prepare_target(request.target, max_upload_bytes=max_upload_bytes, require_ligand=False)
+    target = prepare(request.target, max_upload_bytes=max_upload_bytes)
     options = DockingOptions.from_fields(options_given)
     options = options.with_seed(options.seed or random_seed())
     params = {
@@ -94,7 +107,7 @@ def submit_screen(
         name=(request.name or "").strip()[:200] or f"screen of {request.library.filename}",
         params=params,
         files=target.files,
-        entries=read_library(request.library.stream, request.library.filename),
+        entries=read_library(request.library.stream, request.library.filename, limits),
         chunk_size=lambda total: chunk_size_for(total, workers, request.chunk_size),
         max_attempts=max_attempts,
         time_limit=time_limit,

@@ -23,6 +23,7 @@ from dockyard.chem import (
     PreflightRequest,
     PreparationOptions,
 )
+from dockyard.chem.core.fields import ACCEPT_WARNINGS
 from dockyard.chem.core.options import random_seed
 from dockyard.errors import FileTooLargeError, InputError, UnsupportedFileError
 from dockyard.jobs.files import (
@@ -70,6 +71,8 @@ class DockRequest:
     pocket: Any = None
     preparation: Mapping[str, Any] = field(default_factory=dict)
     """Preparation options: ph, keep_waters, keep_hetero, altloc, stereo."""
+    accept_warnings: Any = None
+    """true: dock a receptor of few residues or a ligand with radicals, with a warning."""
 
 
 @dataclass(frozen=True)
@@ -87,6 +90,15 @@ class Target:
     """A checked receptor and box: what a docking and a screen share."""
 
     checked: Preflight
+    files: list[StoredFile]
+    params: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class StoredTarget:
+    """A checked target as a job stores it, without the science objects it was checked with:
+    what crosses back from a chemistry process without loading the science stack."""
+
     files: list[StoredFile]
     params: dict[str, Any]
 
@@ -131,6 +143,7 @@ def preflight_request(
         pocket=request.pocket,
         pockets=pockets,
         options=PreparationOptions.from_fields(request.preparation),
+        accept_warnings=parse_flag(request.accept_warnings, ACCEPT_WARNINGS),
     )
     return checked, files
 
@@ -171,6 +184,22 @@ def prepare_target(
         "warnings": list(checked.warnings),
     }
     return Target(checked, files, params)
+
+
+def preflight_report(
+    request: DockRequest, *, max_upload_bytes: int, pockets: bool = False
+) -> dict[str, Any]:
+    """What ``POST /api/prepare`` answers: the pre-flight check of a request, as plain data."""
+    from dockyard.chem import preflight
+
+    inputs, _files = preflight_request(request, max_upload_bytes=max_upload_bytes, pockets=pockets)
+    return preflight(inputs).to_dict()
+
+
+def screen_target(request: DockRequest, *, max_upload_bytes: int) -> StoredTarget:
+    """A screen's receptor and box checked and prepared (its ligands come from the library)."""
+    target = prepare_target(request, max_upload_bytes=max_upload_bytes, require_ligand=False)
+    return StoredTarget(target.files, target.params)
 
 
 def build_dock_job(request: DockRequest, *, max_upload_bytes: int) -> JobSpec:

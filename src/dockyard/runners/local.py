@@ -14,29 +14,21 @@ to renew) is done by the first tick that reaches the database again.
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import os
 import socket
 import threading
 import time
 from multiprocessing import forkserver
-from multiprocessing.context import ForkServerContext
 
 from dockyard.errors import UnavailableError
 from dockyard.jobs.store import Store
 from dockyard.runners.base import RegisteredWorker
-from dockyard.runners.supervise import Running, Supervision
+from dockyard.runners.supervise import Running, Supervision, science_context
 
 log = logging.getLogger(__name__)
 
 TICK_SECONDS = 0.5
 LONGEST_PAUSE = 5.0
-
-
-def _context() -> ForkServerContext:
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["dockyard.jobs.run"])
-    return context
 
 
 class LocalRunner:
@@ -57,7 +49,7 @@ class LocalRunner:
         self.name = f"{socket.gethostname()}:{os.getpid()}"
         self._running: dict[int, Running] = {}
         self._supervision = Supervision(
-            store, self.name, database_url=database_url, cpu=cpu_per_job, context=_context()
+            store, self.name, database_url=database_url, cpu=cpu_per_job, context=science_context()
         )
         self._wake = threading.Event()
         self._stopping = threading.Event()

@@ -34,6 +34,35 @@ log = logging.getLogger(__name__)
 
 KILL_WAIT_SECONDS = 5.0
 
+SCIENCE_PRELOAD = (
+    "dockyard.jobs.run",
+    "dockyard.jobs.submit",
+    "dockyard.chem.preflight_check",
+    "dockyard.chem.interactions",
+    "dockyard.chem.depict",
+    "rdkit.Chem.Draw.rdMolDraw2D",
+    "pdbfixer",
+    "openmm.app",
+    "propka.run",
+    "fpocket_rs",
+    "scipy.spatial",
+    "dimorphite_dl",
+    "prolif",
+)
+"""What the fork server imports once: everything a job or a chemistry task needs (several of
+these load lazily, on first use, so they are named here)."""
+
+
+def science_context() -> ForkServerContext:
+    """The fork server every child that runs chemistry starts from, the science stack loaded.
+
+    There is one fork server per process, so the local runner and the chemistry pool share it
+    and its preload list.
+    """
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(list(SCIENCE_PRELOAD))
+    return context
+
 
 class JobProcess:
     """A child that runs ``target(*args)`` in its own process group and dies with its parent.

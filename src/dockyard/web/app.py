@@ -1,4 +1,5 @@
-"""The FastAPI application: API, pages and live updates over one job store and one runner."""
+"""The FastAPI application: API, pages and live updates over one job store, one runner and
+one chemistry pool (the web process runs no chemistry itself)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib.resources import files
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
@@ -15,12 +17,16 @@ from dockyard import __version__
 from dockyard.config import Settings, get_settings, require_extra
 from dockyard.jobs.store import Store
 from dockyard.runners import LocalRunner, Runner
+from dockyard.runners.chemistry import ChemistryPool
 from dockyard.web.api import analysis, events, health, jobs, prepare, screens, workers
 from dockyard.web.errors import install_error_handlers
+from dockyard.web.limits import BodyLimitMiddleware
+from dockyard.web.origin import SameOriginMiddleware
 from dockyard.web.pages import jobs as job_pages
 from dockyard.web.pages import screens as screen_pages
 from dockyard.web.pages import submit
 from dockyard.web.pages import workers as worker_pages
+from dockyard.web.schemas import error_components
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +64,14 @@ def make_runner(settings: Settings, store: Store) -> Runner:
     )
 
 
+def openapi_with_errors(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's schema plus the error model every route's error responses refer to."""
+    if app.openapi_schema is None:
+        schema = FastAPI.openapi(app)
+        schema.setdefault("components", {}).setdefault("schemas", {}).update(error_components())
+    return app.openapi_schema
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
 
@@ -66,14 +80,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         store = Store.open(settings.resolved_database_url)
         runner = make_runner(settings, store)
+        chemistry = ChemistryPool.from_settings(settings)
         app.state.store = store
         app.state.runner = runner
+        app.state.chemistry = chemistry
+        chemistry.start()
         runner.start()
         log.info("Dockyard %s serving jobs from %s", __version__, store.engine.url)
         try:
             yield
         finally:
             runner.stop()
+            chemistry.stop()
             store.close()
 
     app = FastAPI(
@@ -82,9 +100,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Molecular docking with AutoDock Vina: submit jobs, follow them, get poses.",
         lifespan=lifespan,
     )
+    app.openapi = lambda: openapi_with_errors(app)
     app.state.settings = settings
     app.state.templates = Jinja2Templates(directory=str(WEB / "templates"))
     install_error_handlers(app)
+    app.add_middleware(BodyLimitMiddleware, settings=settings)
+    app.add_middleware(SameOriginMiddleware, trusted_origins=settings.trusted_origins)
     for router in ROUTERS:
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=str(WEB / "static")), name="static")

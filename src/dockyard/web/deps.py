@@ -1,4 +1,5 @@
-"""What routes depend on: the job store, the runner and the settings the app was made with.
+"""What routes depend on: the job store, the runner, the chemistry pool and the settings the app
+was made with.
 
 ``create_app`` puts them on ``app.state``; routes name them by these ``Annotated`` aliases,
 so a test app with other ones needs no overrides.
@@ -13,6 +14,7 @@ from fastapi import Depends, Request
 from dockyard.config import Settings
 from dockyard.jobs.store import Store
 from dockyard.runners import Runner
+from dockyard.runners.chemistry import ChemistryPool
 
 
 def get_store(request: Request) -> Store:
@@ -23,10 +25,16 @@ def get_runner(request: Request) -> Runner:
     return request.app.state.runner
 
 
+def get_chemistry(request: Request) -> ChemistryPool:
+    """Where a route sends chemistry: the web process runs none itself."""
+    return request.app.state.chemistry
+
+
 def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
 StoreDep = Annotated[Store, Depends(get_store)]
 RunnerDep = Annotated[Runner, Depends(get_runner)]
+ChemistryDep = Annotated[ChemistryPool, Depends(get_chemistry)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]

@@ -1,25 +1,59 @@
 """The form fields that ``POST /api/jobs``, ``/api/screens`` and ``/api/prepare`` share.
 
 Every field arrives as text and is checked by the science layer, which names the field in
-its error; FastAPI itself never refuses a value, so all errors have the same shape.
+its error; FastAPI itself refuses only a missing required file, so all errors have the same
+shape. :data:`StrictMultipart` refuses, before any field is read, a body that is not
+``multipart/form-data`` (415) and a field given twice (422: which value was meant is unknown).
 """
 
+from collections import Counter
 from dataclasses import asdict, dataclass
 from typing import Annotated, Any, BinaryIO
 
-from fastapi import Depends, File, Form, UploadFile
+from fastapi import Depends, File, Form, Request, UploadFile
+from pydantic import WithJsonSchema
 
 from dockyard.chem import BOX_FIELDS
-from dockyard.errors import FileTooLargeError
+from dockyard.errors import FileTooLargeError, InputError, UnsupportedMediaError
 from dockyard.jobs.params import OPTION_FIELDS
 from dockyard.jobs.submit import PREPARATION_FIELDS, DockRequest, Upload
+from dockyard.web.schemas import error_responses
 
-OptionalFile = Annotated[UploadFile | None, File()]
-OptionalText = Annotated[str | None, Form()]
+MULTIPART = "multipart/form-data"
+
+# Optional fields are None when absent, but a multipart form cannot send a null: the schema
+# says "a file" or "a string", not "or null" (which a client would send as the text "null").
+FILE_SCHEMA = WithJsonSchema({"type": "string", "contentMediaType": "application/octet-stream"})
+TEXT_SCHEMA = WithJsonSchema({"type": "string"})
+OptionalFile = Annotated[UploadFile | None, File(), FILE_SCHEMA]
+OptionalText = Annotated[str | None, Form(), TEXT_SCHEMA]
+ReceptorFile = Annotated[UploadFile, File(description=".pdb, .cif or .pdbqt")]
+
+
+async def strict_multipart(request: Request) -> None:
+    """Refuse a body that is not a multipart form, and a form that gives a field twice."""
+    content_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+    if content_type != MULTIPART:
+        given = content_type or "no content type"
+        raise UnsupportedMediaError(
+            f"This endpoint takes a {MULTIPART} body (a form with file uploads), not {given}.",
+            field="Content-Type",
+        )
+    form = await request.form()
+    counts = Counter(name for name, _value in form.multi_items())
+    repeated = [name for name, count in counts.items() if count > 1]
+    if repeated:
+        name = repeated[0]
+        raise InputError(f"The {name} field is given more than once; give it once.", field=name)
+
+
+StrictMultipart = Depends(strict_multipart)
+FORM_ERRORS = error_responses(400, 403, 413, 415, 422)
+"""What a form post may answer besides its result."""
 
 
 def _text(description: str) -> Any:
-    return Annotated[str | None, Form(description=description)]
+    return Annotated[str | None, Form(description=description), TEXT_SCHEMA]
 
 
 def read_upload(upload: UploadFile | None, field: str, max_bytes: int) -> Upload | None:
@@ -54,6 +88,7 @@ class TargetForm:
     keep_hetero: str | None
     altloc: str | None
     stereo: str | None
+    accept_warnings: str | None
 
     def request(self, **fields: Any) -> DockRequest:
         """A DockRequest with this target; ``fields`` adds the receptor, ligand and options."""
@@ -65,6 +100,7 @@ class TargetForm:
             blind=self.blind,
             pocket=self.pocket,
             preparation={name: values[name] for name in PREPARATION_FIELDS},
+            accept_warnings=self.accept_warnings,
             **fields,
         )
 
@@ -85,6 +121,9 @@ def target_form(
     keep_hetero: _text("none (default), metals, cofactors, or residue names/ids") = None,
     altloc: _text("alternate location to keep (default: highest occupancy)") = None,
     stereo: _text("unspecified stereocentres: flag (default) or enumerate") = None,
+    accept_warnings: _text(
+        "true: dock a receptor of under 20 residues or a ligand with radicals, with a warning"
+    ) = None,
 ) -> TargetForm:
     return TargetForm(**{name: value for name, value in locals().items()})
 

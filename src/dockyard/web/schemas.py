@@ -121,3 +121,51 @@ class LegacyStatus(BaseModel):
         return cls(
             job_id=job.id, status=job.status, message=job.error or job.stage, results=results
         )
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+    field: str | None
+
+
+class ErrorBody(BaseModel):
+    """Every error the API answers: ``{"error": {"code", "message", "field"}}``."""
+
+    error: ErrorDetail
+
+
+ERROR_STATUSES = {
+    400: "A body that cannot be parsed (a broken multipart form).",
+    403: "A state-changing request from another site's page (its Origin or Referer).",
+    404: "No such job, screen, ligand, pose or file.",
+    405: "The path does not take this method (see the Allow header).",
+    409: "The job is not in a state that allows this.",
+    413: "An upload over the size limit.",
+    415: "A file of the wrong kind, or a body that is not multipart/form-data.",
+    422: "A value that cannot be used; ``field`` names it.",
+}
+
+
+ERROR_SCHEMA = {"$ref": "#/components/schemas/ErrorBody"}
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The OpenAPI entries of the given error statuses, all with the one error model.
+
+    The model is referenced as JSON explicitly: FastAPI would file a ``model`` under the
+    route's own media type (``text/event-stream`` for the live stream).
+    """
+    return {
+        status: {
+            "description": ERROR_STATUSES[status],
+            "content": {"application/json": {"schema": ERROR_SCHEMA}},
+        }
+        for status in statuses
+    }
+
+
+def error_components() -> dict[str, Any]:
+    """:class:`ErrorBody` and what it holds as OpenAPI components, for :data:`ERROR_SCHEMA`."""
+    schema = ErrorBody.model_json_schema(ref_template="#/components/schemas/{model}")
+    return {**schema.pop("$defs", {}), "ErrorBody": schema}

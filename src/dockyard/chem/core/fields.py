@@ -7,9 +7,44 @@ kind of message wherever it came from.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from numbers import Integral, Real
 
 from dockyard.errors import InputError, UnsupportedFileError
+
+ACCEPT_WARNINGS = "accept_warnings"
+"""The one form field (``--accept-warnings`` on the command line) that lets a submission go
+ahead despite a refused input that could be deliberate: a receptor too small to be a protein,
+a ligand with radical electrons. The job then records the problem in ``params.warnings``."""
+
+ACCEPT_HINT = (
+    f"If this is what you mean, set {ACCEPT_WARNINGS}=true (--accept-warnings on the command "
+    "line) to go ahead with a warning."
+)
+ACCEPTABLE = frozenset({"receptor_too_small", "radical_ligand"})
+"""Codes of the refusals ``accept_warnings`` lifts."""
+
+
+def refuse_unless_accepted(problem: str, *, field: str, code: str, accepted: bool) -> str:
+    """``problem`` as the warning to record when it is accepted; else an InputError naming
+    ``field`` that says how to accept it."""
+    if not accepted:
+        raise InputError(f"{problem} {ACCEPT_HINT}", field=field, code=code)
+    return problem
+
+
+@contextmanager
+def offering_acceptance() -> Iterator[None]:
+    """Where the user can accept a refusal (a submission), say how in its message. Elsewhere
+    (a screen's library entry) the same refusal is the ligand's failure, without the hint."""
+    try:
+        yield
+    except InputError as error:
+        if error.code not in ACCEPTABLE:
+            raise
+        hinted = f"{error.message} {ACCEPT_HINT}"
+        raise InputError(hinted, field=error.field, code=error.code) from None
 
 
 def is_blank(value: object) -> bool:

@@ -32,3 +32,6 @@ class PreflightRequest:
     pockets: bool = False
     """Detect pockets even when a box is given."""
     options: PreparationOptions = field(default_factory=PreparationOptions)
+    accept_warnings: bool = False
+    """Go ahead (with a warning) despite a refusal that could be deliberate: a receptor of
+    few residues, a ligand with radicals (:data:`dockyard.chem.core.fields.ACCEPT_WARNINGS`)."""

@@ -82,11 +82,13 @@ def ligand_from_smiles(
     seed: int = DEFAULT_SEED,
     ph: float | None = DEFAULT_PH,
     stereo: str = "flag",
+    allow_radicals: bool = False,
 ) -> PreparedLigand:
     """Prepare a ligand from SMILES (a trailing name, as in .smi files, is allowed).
 
     ``ph=None`` keeps the charges as written; ``stereo="enumerate"`` prepares every
-    stereoisomer of unspecified centres (the others in ``.isomers``).
+    stereoisomer of unspecified centres (the others in ``.isomers``). A molecule with radical
+    electrons is refused unless ``allow_radicals`` (then a note says so).
     """
     text, _, title = " ".join((smiles or "").split()).partition(" ")
     if not text:
@@ -103,7 +105,7 @@ def ligand_from_smiles(
                 f"smiles {text!r} is not a valid molecule: {sanitize_problem(raw)}.",
                 field="smiles",
             )
-    return _prepare(mol, name or title or text, "smiles", seed, False, ph, stereo)
+    return _prepare(mol, name or title or text, "smiles", seed, False, ph, stereo, allow_radicals)
 
 
 def ligand_from_file(
@@ -113,6 +115,7 @@ def ligand_from_file(
     field: str = "ligand",
     ph: float | None = DEFAULT_PH,
     stereo: str = "flag",
+    allow_radicals: bool = False,
 ) -> PreparedLigand:
     """Prepare the first molecule of an SDF, MOL, MOL2, PDB or PDBQT file.
 
@@ -136,7 +139,9 @@ def ligand_from_file(
                 "with a screening job)."
             )
     title = mol.GetProp("_Name").strip() if mol.HasProp("_Name") else ""
-    ligand = _prepare(mol, name or title or "ligand", field, DEFAULT_SEED, True, ph, stereo)
+    ligand = _prepare(
+        mol, name or title or "ligand", field, DEFAULT_SEED, True, ph, stereo, allow_radicals
+    )
     ligand.notes[:0] = notes
     return ligand
 
@@ -149,8 +154,9 @@ def _prepare(
     expect_3d: bool,
     ph: float | None = DEFAULT_PH,
     stereo: str = "flag",
+    allow_radicals: bool = False,
 ) -> PreparedLigand:
-    """Largest fragment, elements, charge state, stereo, 3D coordinates, then Meeko."""
+    """Largest fragment, elements, radicals, charge state, stereo, 3D coordinates, Meeko."""
     notes: list[str] = []
     fragments = Chem.GetMolFrags(mol, asMols=True, sanitizeFrags=False)
     if len(fragments) > 1:
@@ -160,6 +166,11 @@ def _prepare(
             f"({Chem.MolToSmiles(Chem.RemoveHs(mol))}); counter-ions and solvents were removed."
         )
     check_elements(mol, field_name)
+    radicals = radical_problem(mol, field_name)
+    if radicals and not allow_radicals:
+        raise InputError(radicals, field=field_name, code="radical_ligand")
+    if radicals:
+        notes.append(radicals)
     heavy = mol.GetNumHeavyAtoms()
     if heavy > MAX_HEAVY_ATOMS:
         raise InputError(
@@ -195,6 +206,29 @@ def _prepare(
     first = prepared[0]
     first.isomers = prepared[1:]
     return first
+
+
+def radical_problem(mol: Chem.Mol, field_name: str) -> str | None:
+    """Why a molecule with unpaired electrons is not docked as it is, naming its atoms; None
+    for a closed-shell molecule.
+
+    A radical is almost always a SMILES or file missing hydrogens (``[CH3]`` for methane,
+    ``C[CH2]`` for ethane): hydrogens are not added to an atom that has a radical, and Vina's
+    atom types and Meeko's charges assume closed shells.
+    """
+    atoms = [
+        f"{atom.GetIdx() + 1} ({atom.GetSymbol()})"
+        for atom in mol.GetAtoms()
+        if atom.GetNumRadicalElectrons()
+    ]
+    if not atoms:
+        return None
+    return (
+        f"The {field_name} has radical (unpaired) electrons on atom{'s' if len(atoms) > 1 else ''} "
+        f"{', '.join(atoms[:10])}{' and more' if len(atoms) > 10 else ''}; it is most likely "
+        "missing hydrogens (write methane as C, not [CH3]). Docking assumes every electron "
+        "paired, so its poses and score would mean little."
+    )
 
 
 def _stereo_variants(mol: Chem.Mol, stereo: str) -> tuple[list[Chem.Mol], str | None]:

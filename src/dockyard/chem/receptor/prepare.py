@@ -45,6 +45,13 @@ from dockyard.errors import DockingError, InputError
 VINA_CUTOFF = 8.0
 """Å: Vina ignores receptor atoms farther than this from every grid point of the box."""
 
+MIN_RESIDUES = 20
+"""Residues a receptor needs to be docked without ``accept_warnings``. The smallest folded
+proteins (the Trp-cage, the villin headpiece) have 20-35 residues and a binding pocket needs
+more; a receptor with fewer is nearly always the wrong file (a ligand, a peptide, a few atoms)
+and, since repair rebuilds missing atoms, would otherwise be docked against as if it were a
+protein. Peptides and cut-out pockets of fewer residues remain possible with the opt-in."""
+
 CROP_ABOVE = PROPKA_MAX_RESIDUES
 """Residues: a receptor larger than this is cut down to the box's surroundings when a box
 is given, so that preparing a large complex (PROPKA above all) takes seconds, not minutes."""
@@ -63,6 +70,18 @@ def box_out_of_reach(box: Box, receptor_pdbqt: str) -> str | None:
         f"The box (centre {centre}) is {distance:.1f} Å from the nearest receptor atom, "
         f"more than Vina's {VINA_CUTOFF:g} Å reach, so it does not touch the protein and "
         "nothing could bind there; centre it on the binding site."
+    )
+
+
+def too_few_residues(receptor: PreparedReceptor) -> str | None:
+    """Why the prepared receptor is too small to be a protein, or None."""
+    residues = int(receptor.report.get("residues", 0))
+    if residues >= MIN_RESIDUES:
+        return None
+    return (
+        f"The receptor has {residues} residue{'' if residues == 1 else 's'}, fewer than the "
+        f"{MIN_RESIDUES} of the smallest proteins: is it the right file? A docking against it "
+        "says little about binding to a protein."
     )
 
 

@@ -20,11 +20,15 @@ from dockyard.jobs.files import (
 )
 from dockyard.jobs.models import JobStatus
 from dockyard.jobs.submit import build_dock_job
-from dockyard.web.deps import RunnerDep, SettingsDep, StoreDep
+from dockyard.runners.chemistry import PREPARATION
+from dockyard.web.deps import ChemistryDep, RunnerDep, SettingsDep, StoreDep
 from dockyard.web.forms import (
+    FORM_ERRORS,
     OptionalFile,
     OptionalText,
     OptionsFormDep,
+    ReceptorFile,
+    StrictMultipart,
     TargetFormDep,
     read_upload,
 )
@@ -34,19 +38,28 @@ from dockyard.web.schemas import (
     JobPage,
     JobSummary,
     LegacyStatus,
+    error_responses,
 )
+from dockyard.web.types import Id
 
-router = APIRouter(prefix="/api", tags=["jobs"])
+router = APIRouter(prefix="/api", tags=["jobs"], responses=error_responses(404, 409, 422))
 
 
-@router.post("/jobs", status_code=201, response_model=JobCreated)
+@router.post(
+    "/jobs",
+    status_code=201,
+    response_model=JobCreated,
+    dependencies=[StrictMultipart],
+    responses=FORM_ERRORS,
+)
 def submit_job(
     store: StoreDep,
     runner: RunnerDep,
     settings: SettingsDep,
+    chemistry: ChemistryDep,
     target: TargetFormDep,
     options: OptionsFormDep,
-    receptor: OptionalFile = None,
+    receptor: ReceptorFile,
     ligand: OptionalFile = None,
     smiles: OptionalText = None,
     reference_ligand: OptionalFile = None,
@@ -63,7 +76,7 @@ def submit_job(
         options=options.values(),
         name=name or "",
     )
-    spec = build_dock_job(docking, max_upload_bytes=limit)
+    spec = chemistry.run(PREPARATION, build_dock_job, docking, max_upload_bytes=limit)
     job = store.create_job(
         kind=spec.kind,
         name=spec.name,
@@ -83,9 +96,9 @@ def submit_job(
 def list_jobs(
     store: StoreDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    before: Annotated[int | None, Query(description="cursor: next_before of the last page")] = None,
+    before: Annotated[Id | None, Query(description="cursor: next_before of the last page")] = None,
     status: JobStatus | None = None,
-    parent: Annotated[int | None, Query(description="list the chunks of this screen")] = None,
+    parent: Annotated[Id | None, Query(description="list the chunks of this screen")] = None,
 ) -> JobPage:
     """Newest first. Follow ``next_before`` for the next page."""
     jobs = store.list_jobs(limit=limit, before=before, status=status, parent_id=parent)
@@ -94,34 +107,41 @@ def list_jobs(
 
 
 @router.get("/jobs/{job_id}", response_model=JobDetail)
-def get_job(job_id: int, store: StoreDep) -> JobDetail:
+def get_job(job_id: Id, store: StoreDep) -> JobDetail:
     return JobDetail.read(store, job_id)
 
 
 @router.get("/status/{job_id}", response_model=LegacyStatus)
-def legacy_status(job_id: int, store: StoreDep) -> LegacyStatus:
+def legacy_status(job_id: Id, store: StoreDep) -> LegacyStatus:
     """The status shape of the system Dockyard replaced."""
     return LegacyStatus.from_job(store.get_job(job_id))
 
 
-@router.post("/jobs/{job_id}/cancel", response_model=JobSummary)
-def cancel_job(job_id: int, store: StoreDep) -> JobSummary:
+@router.post("/jobs/{job_id}/cancel", response_model=JobSummary, responses=error_responses(403))
+def cancel_job(job_id: Id, store: StoreDep) -> JobSummary:
     """Cancel a pending or running job; a running one is killed within seconds."""
     return JobSummary.from_job(store.cancel_job(job_id))
 
 
-@router.delete("/jobs/{job_id}", status_code=204)
-def delete_job(job_id: int, store: StoreDep) -> Response:
+@router.delete("/jobs/{job_id}", status_code=204, responses=error_responses(403))
+def delete_job(job_id: Id, store: StoreDep) -> Response:
     """Delete a job and its files (a running job is killed first)."""
     store.delete_job(job_id)
     return Response(status_code=204)
 
 
 MEDIA_TYPES = {POSES_SDF: SDF_MEDIA, POSES_PDBQT: PDBQT_MEDIA, RESULTS_CSV: CSV_MEDIA}
+STORED_FILE_MEDIA = "text/plain"
 
 
-@router.get("/jobs/{job_id}/{filename}", responses={200: {"content": {"text/plain": {}}}})
-def download(job_id: int, filename: str, store: StoreDep) -> Response:
+@router.get(
+    "/jobs/{job_id}/{filename:filename}",
+    response_class=Response,
+    responses={
+        200: {"content": {media: {} for media in (*MEDIA_TYPES.values(), STORED_FILE_MEDIA)}}
+    },
+)
+def download(job_id: Id, filename: str, store: StoreDep) -> Response:
     """Downloads: ``poses.sdf``, ``poses.pdbqt``, ``results.csv``, or any stored file by name."""
     job = store.get_job(job_id)
     if filename in DOWNLOADS and job.status != JobStatus.COMPLETED:
@@ -136,6 +156,6 @@ def download(job_id: int, filename: str, store: StoreDep) -> Response:
     disposition = f'attachment; filename="dockyard-{job_id}-{filename}"'
     return Response(
         content,
-        media_type=MEDIA_TYPES.get(filename, "text/plain"),
+        media_type=MEDIA_TYPES.get(filename, STORED_FILE_MEDIA),
         headers={"Content-Disposition": disposition},
     )

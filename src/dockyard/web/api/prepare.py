@@ -11,18 +11,29 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from dockyard.jobs.submit import parse_flag, preflight_request
-from dockyard.web.deps import SettingsDep
-from dockyard.web.forms import OptionalFile, OptionalText, TargetFormDep, read_upload
+from dockyard.jobs.submit import parse_flag, preflight_report
+from dockyard.runners.chemistry import PREPARATION
+from dockyard.web.deps import ChemistryDep, SettingsDep
+from dockyard.web.forms import (
+    FORM_ERRORS,
+    OptionalFile,
+    OptionalText,
+    ReceptorFile,
+    StrictMultipart,
+    TargetFormDep,
+    read_upload,
+)
+from dockyard.web.schemas import error_responses
 
-router = APIRouter(prefix="/api", tags=["preparation"])
+router = APIRouter(prefix="/api", tags=["preparation"], responses=error_responses(422))
 
 
-@router.post("/prepare")
+@router.post("/prepare", dependencies=[StrictMultipart], responses=FORM_ERRORS)
 def prepare(
     settings: SettingsDep,
+    chemistry: ChemistryDep,
     target: TargetFormDep,
-    receptor: OptionalFile = None,
+    receptor: ReceptorFile,
     ligand: OptionalFile = None,
     smiles: OptionalText = None,
     reference_ligand: OptionalFile = None,
@@ -32,10 +43,10 @@ def prepare(
 
     ``pockets=true`` lists detected pockets; they are listed anyway when no box is given.
     """
-    from dockyard.chem import preflight
-
     limit = settings.max_upload_bytes
-    inputs, _files = preflight_request(
+    return chemistry.run(
+        PREPARATION,
+        preflight_report,
         target.request(
             receptor=read_upload(receptor, "receptor", limit),
             ligand=read_upload(ligand, "ligand", limit),
@@ -45,4 +56,3 @@ def prepare(
         max_upload_bytes=limit,
         pockets=parse_flag(pockets, "pockets"),
     )
-    return preflight(inputs).to_dict()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, File, Form, Query, UploadFile
@@ -11,29 +12,39 @@ from dockyard.jobs import screen_results
 from dockyard.jobs.files import CSV_MEDIA, POSES_SDF, RESULTS_CSV, SDF_MEDIA
 from dockyard.jobs.models import LigandStatus
 from dockyard.jobs.params import ScreenParams
-from dockyard.jobs.screening import LibraryUpload, ScreenRequest, submit_screen
-from dockyard.web.deps import RunnerDep, SettingsDep, StoreDep
+from dockyard.jobs.screening import LibraryUpload, ScreenRequest, library_limits, submit_screen
+from dockyard.jobs.submit import screen_target
+from dockyard.runners.chemistry import PREPARATION
+from dockyard.web.deps import ChemistryDep, RunnerDep, SettingsDep, StoreDep
 from dockyard.web.forms import (
+    FORM_ERRORS,
     OptionalFile,
     OptionalText,
     OptionsFormDep,
+    ReceptorFile,
+    StrictMultipart,
     TargetFormDep,
     read_upload,
 )
-from dockyard.web.schemas import JobSummary
+from dockyard.web.schemas import JobSummary, error_responses
+from dockyard.web.types import Id, Index
 
-router = APIRouter(prefix="/api/screens", tags=["screens"])
+router = APIRouter(prefix="/api/screens", tags=["screens"], responses=error_responses(404, 422))
+
+SortColumn = Literal[tuple(screen_results.SORTABLE)]
+"""The columns the ligand table sorts by, as the schema lists them."""
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, dependencies=[StrictMultipart], responses=FORM_ERRORS)
 def create_screen(
     store: StoreDep,
     runner: RunnerDep,
     settings: SettingsDep,
+    chemistry: ChemistryDep,
     target: TargetFormDep,
     options: OptionsFormDep,
-    library: Annotated[UploadFile | None, File(description=".smi, .csv, .sdf, .zip or .gz")] = None,
-    receptor: OptionalFile = None,
+    receptor: ReceptorFile,
+    library: Annotated[UploadFile, File(description=".smi, .csv, .sdf, .zip or .gz")],
     reference_ligand: OptionalFile = None,
     name: OptionalText = None,
     skip_duplicates: Annotated[bool, Form()] = True,
@@ -48,7 +59,7 @@ def create_screen(
                 receptor=read_upload(receptor, "receptor", limit),
                 reference_ligand=read_upload(reference_ligand, "reference_ligand", limit),
             ),
-            library=LibraryUpload(library.filename, library.file) if library else None,
+            library=LibraryUpload(library.filename, library.file) if library.filename else None,
             options=options.values(),
             name=name or "",
             skip_duplicates=skip_duplicates,
@@ -58,6 +69,8 @@ def create_screen(
         workers=settings.workers,
         max_attempts=settings.max_attempts,
         time_limit=settings.job_time_limit,
+        limits=library_limits(settings),
+        prepare=partial(chemistry.run, PREPARATION, screen_target),
     )
     runner.submitted(screen.id)
     url = f"/api/screens/{screen.id}"
@@ -74,7 +87,7 @@ def create_screen(
 
 @router.get("/{screen_id}")
 def get_screen(
-    screen_id: int, store: StoreDep, top: Annotated[int, Query(ge=1, le=100)] = 10
+    screen_id: Id, store: StoreDep, top: Annotated[int, Query(ge=1, le=100)] = 10
 ) -> dict:
     """The screen: status, counts, throughput, ETA and a leaderboard of the best ligands."""
     job, _ = screen_results.get_screen(store, screen_id)
@@ -91,16 +104,16 @@ def get_screen(
 
 @router.get("/{screen_id}/ligands")
 def list_ligands(
-    screen_id: int,
+    screen_id: Id,
     store: StoreDep,
-    sort: str = "score",
+    sort: SortColumn = "score",
     order: Literal["asc", "desc"] = "asc",
     status: LigandStatus | None = None,
     name: str | None = None,
     min_score: float | None = None,
     max_score: float | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Index = 0,
 ) -> dict:
     """A page of the ligand table: sort by any column, filter by status, name and score."""
     screen_results.get_screen(store, screen_id)
@@ -117,14 +130,18 @@ def list_ligands(
 
 
 @router.get("/{screen_id}/ligands/{index}")
-def get_ligand(screen_id: int, index: int, store: StoreDep) -> dict:
+def get_ligand(screen_id: Id, index: Index, store: StoreDep) -> dict:
     """One ligand with its poses (SDF text)."""
     ligand = screen_results.get_ligand(store, screen_id, index)
     return {**screen_results.ligand_row(ligand), "poses_sdf": ligand.poses_sdf}
 
 
-@router.get(f"/{{screen_id}}/ligands/{{index}}/{POSES_SDF}")
-def ligand_poses(screen_id: int, index: int, store: StoreDep) -> Response:
+@router.get(
+    f"/{{screen_id}}/ligands/{{index}}/{POSES_SDF}",
+    response_class=Response,
+    responses={200: {"content": {SDF_MEDIA: {}}}},
+)
+def ligand_poses(screen_id: Id, index: Index, store: StoreDep) -> Response:
     ligand = screen_results.get_ligand(store, screen_id, index)
     return Response(
         ligand.poses_sdf or "",
@@ -135,14 +152,18 @@ def ligand_poses(screen_id: int, index: int, store: StoreDep) -> Response:
 
 @router.get("/{screen_id}/histogram")
 def score_histogram(
-    screen_id: int, store: StoreDep, bins: Annotated[int, Query(ge=1, le=200)] = 30
+    screen_id: Id, store: StoreDep, bins: Annotated[int, Query(ge=1, le=200)] = 30
 ) -> dict:
     """Counts of scores in equal-width bins."""
     return screen_results.histogram(store, screen_id, bins)
 
 
-@router.get(f"/{{screen_id}}/{RESULTS_CSV}")
-def export_csv(screen_id: int, store: StoreDep) -> StreamingResponse:
+@router.get(
+    f"/{{screen_id}}/{RESULTS_CSV}",
+    response_class=StreamingResponse,
+    responses={200: {"content": {CSV_MEDIA: {}}}},
+)
+def export_csv(screen_id: Id, store: StoreDep) -> StreamingResponse:
     """Every ligand, best first, streamed as CSV."""
     screen_results.get_screen(store, screen_id)
     rows = screen_results.results_csv(store, screen_id)
@@ -153,9 +174,13 @@ def export_csv(screen_id: int, store: StoreDep) -> StreamingResponse:
     )
 
 
-@router.get("/{screen_id}/top.sdf")
+@router.get(
+    "/{screen_id}/top.sdf",
+    response_class=StreamingResponse,
+    responses={200: {"content": {SDF_MEDIA: {}}}},
+)
 def export_top_sdf(
-    screen_id: int, store: StoreDep, n: Annotated[int, Query(ge=1, le=100_000)] = 100
+    screen_id: Id, store: StoreDep, n: Annotated[int, Query(ge=1, le=100_000)] = 100
 ) -> StreamingResponse:
     """The best pose of each of the ``n`` best ligands as one SDF, with scores as properties."""
     screen_results.get_screen(store, screen_id)

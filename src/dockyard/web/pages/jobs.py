@@ -34,6 +34,7 @@ from dockyard.web.pages.render import (
     stored_file,
 )
 from dockyard.web.schemas import JobDetail, JobSummary
+from dockyard.web.types import Id
 
 router = APIRouter(include_in_schema=False)
 
@@ -145,7 +146,7 @@ def jobs_page(
     request: Request,
     store: StoreDep,
     status: JobStatus | None = None,
-    before: int | None = None,
+    before: Id | None = None,
 ) -> HTMLResponse:
     since = utcnow()
     jobs = store.list_jobs(limit=PAGE_SIZE, before=before, status=status)
@@ -169,7 +170,7 @@ def jobs_page(
 
 
 @router.get("/jobs/{job_id}", response_class=HTMLResponse)
-def job_page(request: Request, job_id: int, store: StoreDep) -> Response:
+def job_page(request: Request, job_id: Id, store: StoreDep) -> Response:
     since = utcnow()
     job = JobDetail.read(store, job_id)
     if job.kind == SCREEN_KIND:

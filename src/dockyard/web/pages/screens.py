@@ -22,6 +22,7 @@ from dockyard.web.pages.render import (
     parameter_rows,
     render,
 )
+from dockyard.web.types import Id
 
 router = APIRouter(prefix="/screens", include_in_schema=False)
 
@@ -70,7 +71,7 @@ def screen_parameters(stored: dict) -> list[tuple[str, str]]:
 @router.get("/{screen_id}", response_class=HTMLResponse)
 def screen_page(
     request: Request,
-    screen_id: int,
+    screen_id: Id,
     store: StoreDep,
     page_size: Annotated[int, Query(ge=1, le=500)] = PAGE_SIZE,
 ) -> Response:

@@ -26,6 +26,7 @@ from dockyard.web.pages.render import (
     stored_file,
 )
 from dockyard.web.schemas import JobDetail
+from dockyard.web.types import Id
 
 router = APIRouter(include_in_schema=False)
 
@@ -86,7 +87,7 @@ def clone_form(job: JobDetail) -> dict[str, Any]:
 
 
 @router.get("/", response_class=HTMLResponse)
-def submit_page(request: Request, store: StoreDep, clone: int | None = None) -> HTMLResponse:
+def submit_page(request: Request, store: StoreDep, clone: Id | None = None) -> HTMLResponse:
     """The submit form; ``?clone=ID`` fills it in with job ID's parameters and files."""
     prefill = clone_form(JobDetail.read(store, clone)) if clone is not None else None
     values = {**form_defaults(), **(prefill["values"] if prefill else {})}
