@@ -8,8 +8,11 @@ for bad input, the ``field`` it concerns. The web layer renders all of them in o
     ├── InputError                   422  a file, SMILES, box or parameter is unusable
     │   ├── UnsupportedFileError     415  a file of the wrong kind for its field
     │   └── FileTooLargeError        413  an upload over the size limit
-    ├── NotFoundError                404  no such job or file
+    ├── AuthenticationError          401  no valid session or API token
+    ├── ForbiddenError               403  allowed to see it, not to do this
+    ├── NotFoundError                404  no such job or file (or not the caller's to see)
     ├── ConflictError                409  the job is not in a state that allows this
+    ├── QuotaError                   429  over a per-user limit (413 for stored bytes)
     └── DockingError                 500  Vina or a preparation step failed at run time
 """
 
@@ -46,6 +49,21 @@ class UnsupportedFileError(InputError):
 class FileTooLargeError(InputError):
     status_code = 413
     code = "file_too_large"
+
+
+class AuthenticationError(DockyardError):
+    status_code = 401
+    code = "not_authenticated"
+
+
+class ForbiddenError(DockyardError):
+    status_code = 403
+    code = "forbidden"
+
+
+class QuotaError(DockyardError):
+    status_code = 429
+    code = "quota_exceeded"
 
 
 class NotFoundError(DockyardError):

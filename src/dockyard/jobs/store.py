@@ -18,10 +18,11 @@ from datetime import datetime, timedelta
 from functools import cached_property
 from typing import Any
 
-from sqlalchemy import Engine, delete, func, select, update
+from sqlalchemy import Engine, case, delete, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from dockyard.errors import ConflictError, NotFoundError
+from dockyard.errors import ConflictError, ForbiddenError, NotFoundError
+from dockyard.jobs.accounts import SINGLE_USER, AccountStore, Viewer, visible, writable
 from dockyard.jobs.db import make_engine, migrate
 from dockyard.jobs.fence import Claim, ClaimLost, StoredFile, fenced, file_row
 from dockyard.jobs.models import (
@@ -72,6 +73,11 @@ class Store:
         return ScreenStore(self.session)
 
     @cached_property
+    def accounts(self) -> AccountStore:
+        """Users, API tokens, groups and shares."""
+        return AccountStore(self.session)
+
+    @cached_property
     def identity(self) -> str:
         """A short name of this database, the same in every process that opens it: keeps apart
         what two servers on one machine (say, a test run beside the real one) write locally."""
@@ -93,10 +99,12 @@ class Store:
         files: Iterable[StoredFile] = (),
         max_attempts: int = 3,
         time_limit: float = 3600.0,
+        owner_id: int | None = None,
     ) -> Job:
         now = utcnow()
         with self.session() as session, session.begin():
             job = Job(
+                owner_id=owner_id,
                 kind=kind,
                 name=name,
                 params=params,
@@ -122,6 +130,22 @@ class Store:
             raise NotFoundError(f"There is no job {job_id}.", field="job_id")
         return job
 
+    def job_for(self, viewer: Viewer, job_id: int, *, write: bool = False) -> Job:
+        """Job ``job_id`` as ``viewer`` may have it: another user's job is missing, never
+        forbidden (its existence is not theirs to learn); a job shared with them is read-only."""
+        with self.session() as session:
+            job = session.scalar(select(Job).where(Job.id == job_id, visible(viewer)))
+            if job is not None and write:
+                mine = session.scalar(select(Job.id).where(Job.id == job_id, writable(viewer)))
+                if mine is None:
+                    raise ForbiddenError(
+                        f"Job {job_id} is shared with you to read; only its owner can change it.",
+                        field="job_id",
+                    )
+        if job is None:
+            raise NotFoundError(f"There is no job {job_id}.", field="job_id")
+        return job
+
     def list_jobs(
         self,
         *,
@@ -129,12 +153,19 @@ class Store:
         before: int | None = None,
         status: JobStatus | None = None,
         parent_id: int | None = None,
+        viewer: Viewer = SINGLE_USER,
     ) -> list[Job]:
         """Newest first; ``before`` is the cursor (an id), so a page costs the same at any depth.
 
-        Top-level jobs only, unless ``parent_id`` asks for the chunks of one screen.
+        Top-level jobs only, unless ``parent_id`` asks for the chunks of one screen; only
+        those ``viewer`` may read.
         """
-        query = select(Job).where(Job.parent_id == parent_id).order_by(Job.id.desc()).limit(limit)
+        query = (
+            select(Job)
+            .where(Job.parent_id == parent_id, visible(viewer))
+            .order_by(Job.id.desc())
+            .limit(limit)
+        )
         if before is not None:
             query = query.where(Job.id < before)
         if status is not None:
@@ -149,9 +180,16 @@ class Store:
             counts.update({status.value: n for status, n in session.execute(query)})
         return counts
 
-    def changed_since(self, since: datetime, job_id: int | None = None) -> list[Job]:
-        """Jobs updated after ``since``, oldest change first (live updates)."""
-        query = select(Job).where(Job.updated_at > since).order_by(Job.updated_at).limit(200)
+    def changed_since(
+        self, since: datetime, job_id: int | None = None, viewer: Viewer = SINGLE_USER
+    ) -> list[Job]:
+        """Jobs ``viewer`` may read updated after ``since``, oldest change first (live updates)."""
+        query = (
+            select(Job)
+            .where(Job.updated_at > since, visible(viewer))
+            .order_by(Job.updated_at)
+            .limit(200)
+        )
         if job_id is not None:
             query = query.where(Job.id == job_id)
         else:
@@ -237,12 +275,19 @@ class Store:
             return Claim(job_id, attempt, job.time_limit)
 
     def pending_ids(self, limit: int) -> list[int]:
-        query = (
-            select(Job.id)
-            .where(Job.status == JobStatus.PENDING, Job.kind.not_in(CONTAINER_KINDS))
-            .order_by(Job.id)
-            .limit(limit)
+        """The next pending jobs to run, fairly: single dockings before screen chunks, and
+        within each, round-robin across owners (each owner's oldest first), so one person's
+        big screen never holds back another's jobs."""
+        bulk = case((Job.parent_id.is_(None), 0), else_=1)
+        turn = (
+            func.row_number().over(partition_by=(bulk, Job.owner_id), order_by=Job.id).label("turn")
         )
+        ranked = (
+            select(Job.id, bulk.label("bulk"), turn)
+            .where(Job.status == JobStatus.PENDING, Job.kind.not_in(CONTAINER_KINDS))
+            .subquery()
+        )
+        query = select(ranked.c.id).order_by(ranked.c.bulk, ranked.c.turn, ranked.c.id).limit(limit)
         with self.session() as session:
             return list(session.scalars(query))
 
