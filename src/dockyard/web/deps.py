@@ -1,4 +1,5 @@
-"""What routes depend on: the job store, the runner and the settings the app was made with.
+"""What routes depend on: the job store, the runner, the settings the app was made with,
+and who is asking (``CurrentUser``, ``SubmitterDep``: see :mod:`dockyard.web.auth`).
 
 ``create_app`` puts them on ``app.state``; routes name them by these ``Annotated`` aliases,
 so a test app with other ones needs no overrides.
@@ -13,6 +14,7 @@ from fastapi import Depends, Request
 from dockyard.config import Settings
 from dockyard.jobs.store import Store
 from dockyard.runners import Runner
+from dockyard.web.auth import CurrentUser, SubmitterDep
 
 
 def get_store(request: Request) -> Store:
@@ -30,3 +32,5 @@ def get_settings(request: Request) -> Settings:
 StoreDep = Annotated[Store, Depends(get_store)]
 RunnerDep = Annotated[Runner, Depends(get_runner)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+__all__ = ["CurrentUser", "RunnerDep", "SettingsDep", "StoreDep", "SubmitterDep"]

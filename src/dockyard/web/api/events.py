@@ -17,9 +17,10 @@ from fastapi import APIRouter, Header, Query, Request
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 from starlette.concurrency import run_in_threadpool
 
+from dockyard.jobs.accounts import Viewer
 from dockyard.jobs.models import utcnow
 from dockyard.jobs.store import Store
-from dockyard.web.deps import StoreDep
+from dockyard.web.deps import CurrentUser, StoreDep
 from dockyard.web.schemas import JobSummary
 
 router = APIRouter(prefix="/api", tags=["live"])
@@ -42,9 +43,9 @@ def _parse_cursor(value: str | None) -> datetime | None:
 
 
 async def job_events(
-    request: Request, store: Store, since: datetime, job_id: int | None
+    request: Request, store: Store, since: datetime, job_id: int | None, viewer: Viewer
 ) -> AsyncIterator[ServerSentEvent]:
-    """``job`` events from ``since`` on, each job's change once.
+    """``job`` events from ``since`` on, each job's change once (only ``viewer``'s jobs).
 
     The first read reaches :data:`CLOCK_SKEW` behind ``since`` too: a change stamped just
     before a reconnecting browser's ``Last-Event-ID`` may have been committed after it was
@@ -54,11 +55,11 @@ async def job_events(
     cursor = since
     yield ServerSentEvent(retry=RETRY_MS)
     while not await request.is_disconnected():
-        changed = await run_in_threadpool(store.changed_since, cursor - CLOCK_SKEW, job_id)
+        changed = await run_in_threadpool(store.changed_since, cursor - CLOCK_SKEW, job_id, viewer)
         fresh = [job for job in changed if sent.get(job.id) != job.updated_at]
         if not fresh and len(changed) >= CHANGES_PER_READ:
             # A window full of changes already sent: read on from the cursor instead.
-            changed = await run_in_threadpool(store.changed_since, cursor, job_id)
+            changed = await run_in_threadpool(store.changed_since, cursor, job_id, viewer)
             fresh = [job for job in changed if sent.get(job.id) != job.updated_at]
         for job in fresh:
             sent[job.id] = job.updated_at
@@ -74,11 +75,12 @@ async def job_events(
 async def events(
     request: Request,
     store: StoreDep,
+    viewer: CurrentUser,
     job_id: int | None = None,
     since: str | None = Query(None, description="ISO timestamp; default: now"),
     last_event_id: str | None = Header(None),
 ) -> AsyncIterator[ServerSentEvent]:
     """A stream of ``job`` events (the job summary as JSON) as jobs change."""
     start = _parse_cursor(last_event_id) or _parse_cursor(since) or utcnow()
-    async for event in job_events(request, store, start, job_id):
+    async for event in job_events(request, store, start, job_id, viewer):
         yield event

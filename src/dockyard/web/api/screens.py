@@ -12,7 +12,7 @@ from dockyard.jobs.files import CSV_MEDIA, POSES_SDF, RESULTS_CSV, SDF_MEDIA
 from dockyard.jobs.models import LigandStatus
 from dockyard.jobs.params import ScreenParams
 from dockyard.jobs.screening import LibraryUpload, ScreenRequest, submit_screen
-from dockyard.web.deps import RunnerDep, SettingsDep, StoreDep
+from dockyard.web.deps import RunnerDep, SettingsDep, StoreDep, SubmitterDep
 from dockyard.web.forms import (
     OptionalFile,
     OptionalText,
@@ -30,6 +30,7 @@ def create_screen(
     store: StoreDep,
     runner: RunnerDep,
     settings: SettingsDep,
+    owner: SubmitterDep,
     target: TargetFormDep,
     options: OptionsFormDep,
     library: Annotated[UploadFile | None, File(description=".smi, .csv, .sdf, .zip or .gz")] = None,
@@ -58,6 +59,8 @@ def create_screen(
         workers=settings.workers,
         max_attempts=settings.max_attempts,
         time_limit=settings.job_time_limit,
+        owner_id=owner.owner_id,
+        max_ligands=owner.max_screen_ligands,
     )
     runner.submitted(screen.id)
     url = f"/api/screens/{screen.id}"
