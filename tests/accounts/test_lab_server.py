@@ -123,12 +123,12 @@ def test_another_users_job_is_missing_on_every_path_of_the_api(lab: Lab):
     dock = lab.job("alice")
     screen = lab.screen("alice")
     paths = lab.anonymous.get("/openapi.json").json()["paths"]
+    values = {"job_id": dock.id, "screen_id": screen.id, **EXAMPLE_VALUES}
     walked = []
     for path, methods in paths.items():
         names = set(re.findall(r"{(\w+)}", path))
         if not names & {"job_id", "screen_id"}:
             continue
-        values = {"job_id": dock.id, "screen_id": screen.id, **EXAMPLE_VALUES}
         url = re.sub(r"{(\w+)}", lambda match: str(values[match.group(1)]), path)
         for method in methods:
             answer = lab.clients["bob"].request(method.upper(), url)
