@@ -44,6 +44,8 @@ class PendingJob:
     attempt: int
     time_limit: float
     updated_at: datetime
+    bulk: bool = False
+    """A screen's chunk: queued behind single dockings."""
 
 
 class Store:
@@ -460,7 +462,7 @@ class Store:
     def pending_jobs(self, *, after: int = 0, limit: int = 500) -> list[PendingJob]:
         """Runnable pending jobs by id from ``after`` on: what a queue should hold (reconciler)."""
         query = (
-            select(Job.id, Job.attempt, Job.time_limit, Job.updated_at)
+            select(Job.id, Job.attempt, Job.time_limit, Job.updated_at, Job.parent_id.is_not(None))
             .where(
                 Job.status == JobStatus.PENDING,
                 Job.kind.not_in(CONTAINER_KINDS),
