@@ -110,6 +110,7 @@ def test_the_admin_page_adds_a_user_who_can_log_in_and_disables_them(watched, si
     carol.fill("#login-password", password)
     carol.click("button[type=submit]")
     carol.wait_for_url(re.compile(r"/jobs$"))
+    assert carol.locator("a[href='/admin']").count() == 0, "a new user is a member by default"
 
     row = page.locator("tr[data-user=carol]")
     row.locator("input[name=disabled]").check()
