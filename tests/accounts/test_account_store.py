@@ -128,3 +128,7 @@ def test_pending_jobs_run_round_robin_across_owners_dockings_before_chunks(store
         ids[job.id] = name
     order = [ids[job_id] for job_id in store.pending_ids(10)]
     assert order == ["a1", "b1", "a2", "b2", "a3", "chunk1", "chunk2"]
+    # The local runner claims through claim_next: the same order, a slot at a time.
+    claimed = [ids[claim.job_id] for claim in store.claim_next("w", 30, 3)]
+    assert claimed == ["a1", "b1", "a2"]
+    assert [ids[claim.job_id] for claim in store.claim_next("w", 30, 1)] == ["b2"]

@@ -35,7 +35,7 @@ def watched(pages: Pages) -> Iterator[Pages]:
     original = pages.open
 
     def open_watched(path: str, **options):
-        page = original(path, **options)
+        page = original(path, bypass_csp=False, **options)
         page.on(
             "console",
             lambda message: (
