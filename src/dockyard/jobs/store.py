@@ -278,18 +278,33 @@ class Store:
 
     def pending_ids(self, limit: int) -> list[int]:
         """The next pending jobs to run, fairly: single dockings before screen chunks, and
-        within each, round-robin across owners (each owner's oldest first), so one person's
-        big screen never holds back another's jobs."""
+        within each, round-robin across owners — an owner's n-th oldest pending job waits
+        behind everyone's turns before it, counting the jobs they already have running — so one
+        person's big screen or batch never holds back another's jobs."""
+        runnable = Job.kind.not_in(CONTAINER_KINDS)
         bulk = case((Job.parent_id.is_(None), 0), else_=1)
-        turn = (
-            func.row_number().over(partition_by=(bulk, Job.owner_id), order_by=Job.id).label("turn")
-        )
+        turn = func.row_number().over(partition_by=(bulk, Job.owner_id), order_by=Job.id)
         ranked = (
-            select(Job.id, bulk.label("bulk"), turn)
-            .where(Job.status == JobStatus.PENDING, Job.kind.not_in(CONTAINER_KINDS))
+            select(Job.id, Job.owner_id, bulk.label("bulk"), turn.label("turn"))
+            .where(Job.status == JobStatus.PENDING, runnable)
             .subquery()
         )
-        query = select(ranked.c.id).order_by(ranked.c.bulk, ranked.c.turn, ranked.c.id).limit(limit)
+        running = (
+            select(Job.owner_id, func.count().label("running"))
+            .where(Job.status == JobStatus.RUNNING, runnable)
+            .group_by(Job.owner_id)
+            .subquery()
+        )
+        query = (
+            select(ranked.c.id)
+            .outerjoin(running, running.c.owner_id.is_not_distinct_from(ranked.c.owner_id))
+            .order_by(
+                ranked.c.bulk,
+                ranked.c.turn + func.coalesce(running.c.running, 0),
+                ranked.c.id,
+            )
+            .limit(limit)
+        )
         with self.session() as session:
             return list(session.scalars(query))
 
