@@ -132,20 +132,25 @@ class Store:
             raise NotFoundError(f"There is no job {job_id}.", field="job_id")
         return job
 
-    def job_for(self, viewer: Viewer, job_id: int, *, write: bool = False) -> Job:
+    def job_for(
+        self, viewer: Viewer, job_id: int, *, write: bool = False, field: str = "job_id"
+    ) -> Job:
         """Job ``job_id`` as ``viewer`` may have it: another user's job is missing, never
-        forbidden (its existence is not theirs to learn); a job shared with them is read-only."""
+        forbidden (its existence is not theirs to learn); a job shared with them is read-only.
+        ``field`` names the parameter that gave the id (``screen_id``: a screen)."""
+        noun = "screen" if field == "screen_id" else "job"
         with self.session() as session:
             job = session.scalar(select(Job).where(Job.id == job_id, visible(viewer)))
             if job is not None and write:
                 mine = session.scalar(select(Job.id).where(Job.id == job_id, writable(viewer)))
                 if mine is None:
                     raise ForbiddenError(
-                        f"Job {job_id} is shared with you to read; only its owner can change it.",
-                        field="job_id",
+                        f"{noun.capitalize()} {job_id} is shared with you to read; only its "
+                        "owner can change it.",
+                        field=field,
                     )
         if job is None:
-            raise NotFoundError(f"There is no job {job_id}.", field="job_id")
+            raise NotFoundError(f"There is no {noun} {job_id}.", field=field)
         return job
 
     def list_jobs(

@@ -149,7 +149,7 @@ def authorize(request: Request, viewer: CurrentUser) -> None:
         params = request.path_params if where == "path" else request.query_params
         value = params.get(name)
         if value is not None and str(value).isdigit():
-            store.job_for(viewer, int(value), write=write)
+            store.job_for(viewer, int(value), write=write, field=name)
 
 
 GATE = [Depends(csrf_guard), Depends(authorize)]
