@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import inspect, text, update
 
 from dockyard.errors import ConflictError, ForbiddenError, NotFoundError
 from dockyard.jobs.accounts import SINGLE_USER, Usage
-from dockyard.jobs.models import Job, JobStatus
+from dockyard.jobs.models import Job, JobStatus, utcnow
 from dockyard.jobs.store import Store
 
 NO_LIMITS = Usage(0, 0, None, None, None)
@@ -132,3 +132,45 @@ def test_pending_jobs_run_round_robin_across_owners_dockings_before_chunks(store
     claimed = [ids[claim.job_id] for claim in store.claim_next("w", 30, 3)]
     assert claimed == ["a1", "b1", "a2"]
     assert [ids[claim.job_id] for claim in store.claim_next("w", 30, 1)] == ["b2"]
+
+
+def test_jobs_from_before_accounts_keep_their_files_and_go_to_the_first_admin(database_url):
+    from alembic import command
+
+    from dockyard.jobs.db import alembic_config, make_engine
+    from dockyard.jobs.fence import StoredFile
+
+    engine = make_engine(database_url)
+    try:
+        command.upgrade(alembic_config(engine), "0003")
+        with engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO jobs (kind, name, status, params, progress, stage, attempt, "
+                    "max_attempts, time_limit, created_at, updated_at) VALUES ('dock', 'old', "
+                    "'completed', '{}', 1.0, 'completed', 1, 3, 60, :now, :now)"
+                ),
+                {"now": utcnow()},
+            )
+            job_id = connection.execute(text("SELECT max(id) FROM jobs")).scalar()
+            connection.execute(
+                text(
+                    "INSERT INTO job_files (job_id, name, role, media_type, size, content) "
+                    "VALUES (:id, 'receptor.pdbqt', 'input', 'text/plain', 4, :content)"
+                ),
+                {"id": job_id, "content": b"ATOM"},
+            )
+        command.upgrade(alembic_config(engine), "0005")
+        store = Store(engine)
+        assert store.get_job(job_id).owner_id is None
+        assert store.read_file(job_id, "receptor.pdbqt").content == b"ATOM"
+        admin = store.accounts.add_user("admin", "pw", role="admin")
+        assert store.get_job(job_id).owner_id == admin.id
+        assert store.read_file(job_id, "receptor.pdbqt") == StoredFile(
+            "receptor.pdbqt", b"ATOM", "text/plain"
+        )
+        command.downgrade(alembic_config(engine), "0003")
+        assert "users" not in inspect(engine).get_table_names()
+        assert "owner_id" not in {column["name"] for column in inspect(engine).get_columns("jobs")}
+    finally:
+        engine.dispose()

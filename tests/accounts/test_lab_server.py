@@ -307,3 +307,6 @@ def test_every_response_carries_the_security_headers(lab: Lab):
         assert "frame-ancestors 'none'" in policy
         assert "script-src 'self';" in policy and "unsafe-inline" not in policy
         assert headers["x-content-type-options"] == "nosniff"
+    docs = lab.anonymous.get("/docs").headers
+    assert "frame-ancestors 'none'" in docs["content-security-policy"]
+    assert "https://cdn.jsdelivr.net" in docs["content-security-policy"]
