@@ -8,6 +8,8 @@ someone); without it, it asks the running server for the caller's own tokens, au
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -37,17 +39,10 @@ UserOption = Annotated[
 ]
 
 
-def open_store(data_dir: Path | None) -> Store:
-    settings = get_settings(data_dir=data_dir)
-    try:
-        return Store.open(settings.resolved_database_url)
-    except Exception as error:
-        fail(f"cannot open the database {settings.resolved_database_url}: {error}")
-        raise
-
-
-def _run(data_dir: Path | None, action) -> None:
-    store = open_store(data_dir)
+def _run(data_dir: Path | None, action: Callable[[Store], None]) -> None:
+    """Run ``action`` on the server's database (the settings of `serve`); a refusal is
+    printed as a sentence, not a traceback."""
+    store = Store.open(get_settings(data_dir=data_dir).resolved_database_url)
     try:
         action(store)
     except DockyardError as error:
@@ -56,7 +51,7 @@ def _run(data_dir: Path | None, action) -> None:
         store.close()
 
 
-def _when(value) -> str:
+def _when(value: datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M") if value else ""
 
 
