@@ -26,7 +26,13 @@ from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBea
 from starlette.middleware.sessions import SessionMiddleware
 
 from dockyard.config import Settings
-from dockyard.errors import AuthenticationError, FileTooLargeError, ForbiddenError, QuotaError
+from dockyard.errors import (
+    AuthenticationError,
+    FileTooLargeError,
+    ForbiddenError,
+    NotFoundError,
+    QuotaError,
+)
 from dockyard.jobs.accounts import SINGLE_USER, Usage, Viewer
 from dockyard.jobs.models import User
 from dockyard.jobs.store import Store
@@ -82,11 +88,14 @@ def _user(request: Request, bearer: HTTPAuthorizationCredentials | None) -> User
             raise AuthenticationError("This API token is not valid, or it has been revoked.")
         request.state.via = "token"
         return user
-    user_id = request.session.get("user_id") if "session" in request.scope else None
+    user_id = request.session.get("user_id")
     if user_id is None:
         return None
-    user = accounts.get_user(user_id)
-    if user.disabled:
+    try:
+        user = accounts.get_user(user_id)
+    except NotFoundError:
+        user = None  # a session signed for another database with the same key
+    if user is None or user.disabled:
         request.session.clear()
         return None
     request.state.via = "session"
