@@ -1,12 +1,12 @@
-"""The account pages in a real Chromium: logging in, a job page's own scripts under the strict
-Content-Security-Policy and the CSRF token, and the admin page adding and disabling users."""
+"""The account pages in a real Chromium: logging in, the submit and job pages' own scripts
+under the strict Content-Security-Policy sending the CSRF token, and the admin page adding
+and disabling users."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
 
-import httpx
 import pytest
 
 from dockyard.config import Settings
@@ -71,25 +71,31 @@ def test_the_login_page_turns_away_a_wrong_password_then_goes_where_it_was_asked
     assert page.locator("a[href='/admin']").count() == 0
 
 
-def test_a_job_page_runs_its_scripts_and_deletes_with_the_csrf_token(
-    watched, site: LiveServer, receptor_pdbqt: bytes
+def test_a_docking_submitted_from_the_page_is_its_users_and_deletes_with_the_csrf_token(
+    watched, site: LiveServer, receptor_pdbqt: bytes, tmp_path
 ):
-    alice = site.store.accounts.user_named("alice")
-    _, secret = site.store.accounts.create_token(alice.id, "browser test")
-    files = {"receptor": ("1iep.pdbqt", receptor_pdbqt, "chemical/x-pdbqt")}
-    fields = {**SMALL_BOX, **FAST_OPTIONS, "smiles": SMALL_SMILES, "name": "alice's benzamide"}
-    with httpx.Client(base_url=site.url, headers={"Authorization": f"Bearer {secret}"}) as api:
-        job_id = api.post("/api/jobs", data=fields, files=files).json()["job_id"]
+    receptor = tmp_path / "1iep.pdbqt"
+    receptor.write_bytes(receptor_pdbqt)
+    page = watched.open("/login?next=/")
+    log_in(page, "alice")
+    page.wait_for_url(re.compile(r"/$"))
+    page.set_input_files("#f-receptor", str(receptor))
+    page.fill("#f-smiles", SMALL_SMILES)
+    for name, value in {**SMALL_BOX, **FAST_OPTIONS}.items():
+        page.fill(f"#f-{name}", value)
+    page.fill("#f-name", "alice's benzamide")
+    page.click("#submit-button")
+    page.wait_for_url(re.compile(r"/jobs/\d+$"))
+    job_id = int(page.url.rsplit("/", 1)[1])
+    assert site.store.get_job(job_id).owner_id == site.store.accounts.user_named("alice").id
+    page.wait_for_selector("#job[data-status=completed]", timeout=120_000)
+    page.wait_for_selector("#viewer[data-state=ready]")
+    screenshot(page, "job-as-alice")
 
     as_bob = watched.open(f"/login?next=/jobs/{job_id}")
     log_in(as_bob, "bob")
     assert as_bob.locator("text=There is no job").count() == 1
 
-    page = watched.open(f"/login?next=/jobs/{job_id}")
-    log_in(page, "alice")
-    page.wait_for_selector("#job[data-status=completed]", timeout=120_000)
-    page.wait_for_selector("#viewer[data-state=ready]")
-    screenshot(page, "job-as-alice")
     page.on("dialog", lambda dialog: dialog.accept())
     page.click("#delete-button")
     page.wait_for_url(re.compile(r"/jobs$"))
