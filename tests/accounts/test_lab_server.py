@@ -310,3 +310,15 @@ def test_every_response_carries_the_security_headers(lab: Lab):
     docs = lab.anonymous.get("/docs").headers
     assert "frame-ancestors 'none'" in docs["content-security-policy"]
     assert "https://cdn.jsdelivr.net" in docs["content-security-policy"]
+
+
+def test_the_status_of_the_workers_names_only_the_viewers_running_jobs(lab: Lab):
+    running = lab.job("alice", status=JobStatus.RUNNING)
+
+    def named(name: str) -> set[int]:
+        workers = lab.clients[name].get("/api/workers").json()["workers"]
+        return {job["id"] for worker in workers for job in worker["jobs"]}
+
+    assert running.id in named("admin") and running.id in named("alice")
+    assert named("bob") == set()
+    assert "alice&#39;s dock" not in lab.clients["bob"].get("/status").text
