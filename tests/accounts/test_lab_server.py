@@ -322,3 +322,21 @@ def test_the_status_of_the_workers_names_only_the_viewers_running_jobs(lab: Lab)
     assert running.id in named("admin") and running.id in named("alice")
     assert named("bob") == set()
     assert "alice&#39;s dock" not in lab.clients["bob"].get("/status").text
+
+
+def test_the_first_user_made_on_the_admin_page_is_an_admin_and_logged_in(
+    tmp_path: Path, database_url: str
+):
+    settings = Settings(data_dir=tmp_path, database_url=database_url, workers=1)
+    with LiveServer(settings) as live, httpx.Client(base_url=live.url, timeout=30) as browser:
+        page = browser.get("/admin")
+        assert page.status_code == 200, "the single-user mode's one person is its admin"
+        csrf = re.search(r'name="csrf-token" content="([^"]+)"', page.text).group(1)
+        member = browser.post("/admin/users", data={"name": "bob", "csrf_token": csrf})
+        assert member.status_code == 422 and not live.store.accounts.has_users()
+        made = browser.post(
+            "/admin/users", data={"name": "alice", "role": "admin", "csrf_token": csrf}
+        )
+        assert made.status_code == 200 and 'id="created-password"' in made.text
+        assert browser.get("/api/me").json()["name"] == "alice"
+        assert live.client.get("/api/jobs").status_code == 401

@@ -11,9 +11,9 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from dockyard.errors import NotFoundError
+from dockyard.errors import InputError, NotFoundError
 from dockyard.jobs.accounts import new_password
-from dockyard.jobs.models import ROLES
+from dockyard.jobs.models import ADMIN_ROLE, ROLES
 from dockyard.web.auth import check_csrf, csrf_token, usage_of
 from dockyard.web.deps import CurrentUser, StoreDep
 from dockyard.web.pages.render import render
@@ -130,11 +130,21 @@ def add_user(
     name: Annotated[str, Form()],
     role: Annotated[str, Form()] = "member",
 ) -> HTMLResponse:
-    """A new user with a one-time password, shown on this answer only."""
+    """A new user with a one-time password, shown on this answer only. In the single-user mode
+    the first user must be an admin, and whoever made them is logged in as them: the server
+    requires a login from then on, and must not lock out the person who set it up."""
     _require_admin(viewer)
+    if viewer.user_id is None and role != ADMIN_ROLE:
+        raise InputError(
+            "The first user of a server must be an admin: from then on every request needs a "
+            "login, and someone has to manage the others.",
+            field="role",
+        )
     password = new_password()
     user = store.accounts.add_user(name, password, role=role)
     request.app.state.users_exist = True
+    if viewer.user_id is None:
+        request.session["user_id"] = user.id
     return _admin_page(request, store, created=(user.name, password))
 
 
