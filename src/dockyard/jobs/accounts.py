@@ -18,6 +18,7 @@ import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from pwdlib import PasswordHash
@@ -43,6 +44,7 @@ from dockyard.jobs.models import (
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 TOKEN_PREFIX = "dy_"
+LAST_USED_RESOLUTION = timedelta(minutes=1)
 _passwords = PasswordHash.recommended()
 
 
@@ -231,18 +233,20 @@ class AccountStore:
         return token
 
     def user_of_token(self, secret: str) -> User | None:
-        """The enabled user a live token belongs to, noting when it was last used."""
-        digest = hash_token(secret)
+        """The enabled user a live token belongs to, noting when it was last used (to the
+        minute: a script's every request is not a write)."""
         now = utcnow()
         with self.session() as session, session.begin():
             row = session.execute(
                 select(ApiToken, User)
                 .join(User, User.id == ApiToken.user_id)
-                .where(ApiToken.token_hash == digest, ApiToken.revoked_at.is_(None))
+                .where(ApiToken.token_hash == hash_token(secret), ApiToken.revoked_at.is_(None))
             ).first()
             if row is None or row.User.disabled:
                 return None
-            row.ApiToken.last_used_at = now
+            used = row.ApiToken.last_used_at
+            if used is None or now - used > LAST_USED_RESOLUTION:
+                row.ApiToken.last_used_at = now
             return row.User
 
     # -- groups and shares ----------------------------------------------------------------
