@@ -21,7 +21,7 @@ from dockyard.config import Settings
 from dockyard.jobs.models import Job, JobStatus, User, utcnow
 from tests.conftest import LiveServer
 
-EXAMPLE_VALUES = {"filename": "poses.sdf", "rank": "1", "index": "0", "token_id": "1"}
+EXAMPLE_VALUES = {"filename": "poses.sdf", "rank": "1", "index": "0", "group": "lab"}
 
 
 class Lab:
@@ -176,6 +176,20 @@ def test_a_job_shared_with_a_group_is_read_only_for_its_members(lab: Lab):
     refused = lab.clients["bob"].delete(f"/api/jobs/{alices.id}")
     assert refused.status_code == 403 and refused.json()["error"]["field"] == "job_id"
     assert lab.store.get_job(alices.id)
+
+
+def test_an_owner_shares_a_job_over_the_api_and_only_the_owner_may(lab: Lab):
+    alices = lab.job("alice")
+    lab.store.accounts.add_group("lab")
+    lab.store.accounts.add_member("lab", "bob")
+    shared = lab.clients["alice"].post(f"/api/shares/{alices.id}", json={"group": "lab"})
+    assert shared.status_code == 200 and shared.json()["groups"] == ["lab"]
+    assert lab.clients["bob"].get(f"/api/jobs/{alices.id}").status_code == 200
+    assert lab.clients["bob"].delete(f"/api/shares/{alices.id}/lab").status_code == 403
+    missing = lab.clients["alice"].post(f"/api/shares/{alices.id}", json={"group": "nope"})
+    assert missing.status_code == 404 and missing.json()["error"]["field"] == "group"
+    assert lab.clients["alice"].delete(f"/api/shares/{alices.id}/lab").json()["groups"] == []
+    assert lab.clients["bob"].get(f"/api/jobs/{alices.id}").status_code == 404
 
 
 def _events(client: httpx.Client, until_id: int, limit_seconds: float = 20) -> list[int]:

@@ -15,7 +15,17 @@ from dockyard import __version__
 from dockyard.config import Settings, get_settings, require_extra
 from dockyard.jobs.store import Store
 from dockyard.runners import LocalRunner, Runner
-from dockyard.web.api import analysis, events, health, jobs, me, prepare, screens, workers
+from dockyard.web.api import (
+    analysis,
+    events,
+    health,
+    jobs,
+    me,
+    prepare,
+    screens,
+    shares,
+    workers,
+)
 from dockyard.web.auth import GATE, install_auth
 from dockyard.web.errors import install_error_handlers
 from dockyard.web.headers import SecurityHeadersMiddleware
@@ -38,6 +48,7 @@ ROUTERS = (
     analysis.router,
     workers.router,
     me.router,
+    shares.router,
     submit.router,
     job_pages.router,
     screen_pages.router,
