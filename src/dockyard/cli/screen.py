@@ -24,7 +24,9 @@ from dockyard.cli.common import (
     ScoringOption,
     SeedOption,
     SizeOption,
+    TokenOption,
     app,
+    auth_headers,
     check_box_options,
     console,
     errors,
@@ -64,6 +66,7 @@ def screen(
         str | None,
         typer.Option(envvar="DOCKYARD_SERVER", help="Submit to this server instead and follow it."),
     ] = None,
+    token: TokenOption = None,
 ) -> None:
     """Screen a library against one receptor and box, with a progress bar and a leaderboard."""
     check_box_options(center, size, autobox_ligand)
@@ -84,7 +87,9 @@ def screen(
         fields |= dict(zip(("center_x", "center_y", "center_z"), center, strict=True))
         fields |= dict(zip(("size_x", "size_y", "size_z"), size, strict=True))
     if server:
-        _screen_on_server(server, receptor, library, autobox_ligand, fields, out, top_sdf, top)
+        _screen_on_server(
+            server, token, receptor, library, autobox_ligand, fields, out, top_sdf, top
+        )
     else:
         _screen_here(receptor, library, autobox_ligand, fields, workers, out, top_sdf, top)
 
@@ -169,6 +174,7 @@ _OPTION_KEYS = ("exhaustiveness", "num_poses", "seed", "scoring")
 
 def _screen_on_server(
     server: str,
+    token: str | None,
     receptor: Path,
     library: Path,
     reference: Path | None,
@@ -178,6 +184,7 @@ def _screen_on_server(
     top: int,
 ) -> None:
     base = server.rstrip("/")
+    headers = auth_headers(token)
     data = {key: str(value) for key, value in fields.items() if value not in (None, "")}
     data["skip_duplicates"] = str(fields["skip_duplicates"]).lower()
     data["accept_warnings"] = str(fields["accept_warnings"]).lower()
@@ -186,7 +193,9 @@ def _screen_on_server(
             files = {"receptor": (receptor.name, rec), "library": (library.name, lib)}
             if reference is not None:
                 files["reference_ligand"] = (reference.name, reference.read_bytes())
-            response = httpx.post(f"{base}/api/screens", data=data, files=files, timeout=600)
+            response = httpx.post(
+                f"{base}/api/screens", data=data, files=files, headers=headers, timeout=600
+            )
     except httpx.HTTPError as error:
         fail(f"cannot reach Dockyard at {server} ({error}); is `dockyard serve` running?")
     if response.status_code >= 400:
@@ -195,15 +204,16 @@ def _screen_on_server(
     screen_id = created["job_id"]
     console.print(f"Screen {screen_id}: {created['total']} ligands — {base}/screens/{screen_id}")
 
-    _follow(lambda: httpx.get(f"{base}/api/screens/{screen_id}", timeout=60).json())
+    screen_url = f"{base}/api/screens/{screen_id}"
+    _follow(lambda: httpx.get(screen_url, headers=headers, timeout=60).json())
     if out is not None:
-        _write(out, _stream(f"{base}/api/screens/{screen_id}/{RESULTS_CSV}"))
+        _write(out, _stream(f"{screen_url}/{RESULTS_CSV}", headers))
     if top_sdf is not None:
-        _write(top_sdf, _stream(f"{base}/api/screens/{screen_id}/top.sdf?n={top}"))
+        _write(top_sdf, _stream(f"{screen_url}/top.sdf?n={top}", headers))
 
 
-def _stream(url: str) -> Iterable[str]:
-    with httpx.stream("GET", url, timeout=600) as response:
+def _stream(url: str, headers: dict[str, str]) -> Iterable[str]:
+    with httpx.stream("GET", url, headers=headers, timeout=600) as response:
         yield from response.iter_text()
 
 

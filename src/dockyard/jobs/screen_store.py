@@ -63,8 +63,9 @@ class ScreenStore:
         chunk_size: Callable[[int], int],
         max_attempts: int,
         time_limit: float,
+        owner_id: int | None = None,
     ) -> Job:
-        """Store a screen, its ligands and its chunks in one transaction.
+        """Store a screen, its ligands and its chunks (owned by its owner) in one transaction.
 
         ``entries`` is read as a stream; ``chunk_size`` gets the number of ligands once they
         are all stored. A library that turns out unusable halfway leaves nothing behind.
@@ -72,6 +73,7 @@ class ScreenStore:
         now = utcnow()
         with self.session() as session, session.begin():
             screen = Job(
+                owner_id=owner_id,
                 kind=SCREEN_KIND,
                 name=name,
                 params=params,
@@ -109,6 +111,7 @@ class ScreenStore:
                 [
                     {
                         "kind": CHUNK_KIND,
+                        "owner_id": owner_id,
                         "parent_id": screen.id,
                         "name": f"{screen.name} [{start + 1}-{min(start + size, total)}]",
                         "params": ChunkParams(start, min(start + size, total)).to_dict(),

@@ -15,7 +15,7 @@ from dockyard.jobs.params import ScreenParams
 from dockyard.jobs.screening import LibraryUpload, ScreenRequest, library_limits, submit_screen
 from dockyard.jobs.submit import screen_target
 from dockyard.runners.chemistry import PREPARATION
-from dockyard.web.deps import ChemistryDep, RunnerDep, SettingsDep, StoreDep
+from dockyard.web.deps import ChemistryDep, RunnerDep, SettingsDep, StoreDep, SubmitterDep
 from dockyard.web.forms import (
     FORM_ERRORS,
     OptionalFile,
@@ -41,6 +41,7 @@ def create_screen(
     runner: RunnerDep,
     settings: SettingsDep,
     chemistry: ChemistryDep,
+    owner: SubmitterDep,
     target: TargetFormDep,
     options: OptionsFormDep,
     receptor: ReceptorFile,
@@ -71,6 +72,8 @@ def create_screen(
         time_limit=settings.job_time_limit,
         limits=library_limits(settings),
         prepare=partial(chemistry.run, PREPARATION, screen_target),
+        owner_id=owner.owner_id,
+        max_ligands=owner.max_screen_ligands,
     )
     runner.submitted(screen.id)
     url = f"/api/screens/{screen.id}"
