@@ -281,13 +281,13 @@ def test_the_login_page_refuses_a_wrong_password_and_a_foreign_next(lab: Lab):
 def test_quotas_answer_429_and_413_naming_the_limit(lab: Lab):
     lab.job("alice", status=JobStatus.RUNNING)
     lab.store.accounts.update_user(lab.users["alice"].id, max_active_jobs=1)
-    refused = lab.clients["alice"].post("/api/jobs", data={})
+    refused = lab.clients["alice"].post("/api/jobs", files={"name": (None, "quota")})
     assert refused.status_code == 429
     assert refused.json()["error"]["field"] == "max_active_jobs"
     assert "cancel" in refused.json()["error"]["message"]
     usage = lab.clients["alice"].get("/api/me").json()["usage"]
     assert usage["active_jobs"] == 1 and usage["max_active_jobs"] == 1
-    assert lab.clients["bob"].post("/api/jobs", data={}).status_code == 422
+    assert lab.clients["bob"].post("/api/jobs", files={"name": (None, "quota")}).status_code == 422
 
     lab.store.accounts.update_user(lab.users["bob"].id, max_stored_bytes=1)
     from dockyard.jobs.fence import StoredFile
@@ -299,7 +299,7 @@ def test_quotas_answer_429_and_413_naming_the_limit(lab: Lab):
         owner_id=lab.users["bob"].id,
         files=[StoredFile("receptor.pdbqt", b"x" * 10, "text/plain")],
     )
-    too_big = lab.clients["bob"].post("/api/screens", data={})
+    too_big = lab.clients["bob"].post("/api/screens", files={"name": (None, "quota")})
     assert too_big.status_code == 413
     assert "delete jobs" in too_big.json()["error"]["message"]
     assert "Stored" in lab.clients["bob"].get("/account").text
