@@ -39,7 +39,7 @@ from dockyard.web.pages import jobs as job_pages
 from dockyard.web.pages import screens as screen_pages
 from dockyard.web.pages import submit
 from dockyard.web.pages import workers as worker_pages
-from dockyard.web.schemas import error_components
+from dockyard.web.schemas import error_components, error_responses
 
 log = logging.getLogger(__name__)
 
@@ -128,6 +128,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(SameOriginMiddleware, trusted_origins=settings.trusted_origins)
     app.add_middleware(SecurityHeadersMiddleware)
     for router in ROUTERS:
-        app.include_router(router, dependencies=[] if router in OPEN_ROUTERS else GATE)
+        if router in OPEN_ROUTERS:
+            app.include_router(router)
+        else:
+            app.include_router(router, dependencies=GATE, responses=error_responses(401, 403))
     app.mount("/static", StaticFiles(directory=str(WEB / "static")), name="static")
     return app

@@ -34,7 +34,7 @@ from dockyard.errors import (
     QuotaError,
 )
 from dockyard.jobs.accounts import SINGLE_USER, Usage, Viewer
-from dockyard.jobs.models import User
+from dockyard.jobs.models import INTEGER_MAX, User
 from dockyard.jobs.store import Store
 from dockyard.web.errors import error_response
 
@@ -157,7 +157,7 @@ def authorize(request: Request, viewer: CurrentUser) -> None:
     for where, name in JOB_PARAMETERS:
         params = request.path_params if where == "path" else request.query_params
         value = params.get(name)
-        if value is not None and str(value).isdigit():
+        if value is not None and str(value).isdigit() and 0 < int(value) <= INTEGER_MAX:
             store.job_for(viewer, int(value), write=write, field=name)
 
 

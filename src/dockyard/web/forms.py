@@ -48,7 +48,7 @@ async def strict_multipart(request: Request) -> None:
 
 
 StrictMultipart = Depends(strict_multipart)
-FORM_ERRORS = error_responses(400, 403, 413, 415, 422)
+FORM_ERRORS = error_responses(400, 403, 413, 415, 422, 429)
 """What a form post may answer besides its result."""
 
 

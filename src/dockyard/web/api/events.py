@@ -31,7 +31,7 @@ from dockyard.web.deps import CurrentUser, SettingsDep, StoreDep
 from dockyard.web.schemas import JobSummary, error_responses
 from dockyard.web.types import Id
 
-router = APIRouter(prefix="/api", tags=["live"], responses=error_responses(422))
+router = APIRouter(prefix="/api", tags=["live"], responses=error_responses(404, 422))
 
 POLL_SECONDS = 0.5
 RETRY_MS = 2000

@@ -12,8 +12,10 @@ from dockyard.errors import InputError
 from dockyard.jobs.models import ApiToken
 from dockyard.web.auth import usage_of
 from dockyard.web.deps import CurrentUser, StoreDep
+from dockyard.web.schemas import error_responses
+from dockyard.web.types import Id, Label
 
-router = APIRouter(prefix="/api/me", tags=["accounts"])
+router = APIRouter(prefix="/api/me", tags=["accounts"], responses=error_responses(400, 404, 422))
 
 
 class UsageInfo(BaseModel):
@@ -84,7 +86,7 @@ def list_tokens(viewer: CurrentUser, store: StoreDep) -> list[TokenInfo]:
 
 @router.post("/tokens", status_code=201, response_model=TokenCreated)
 def create_token(
-    viewer: CurrentUser, store: StoreDep, name: Annotated[str, Body(embed=True, max_length=100)]
+    viewer: CurrentUser, store: StoreDep, name: Annotated[Label, Body(embed=True)]
 ) -> TokenCreated:
     """A new API token; the answer holds its secret, which is never shown again."""
     token, secret = store.accounts.create_token(_user_id(viewer), name)
@@ -92,5 +94,5 @@ def create_token(
 
 
 @router.delete("/tokens/{token_id}", response_model=TokenInfo)
-def revoke_token(token_id: int, viewer: CurrentUser, store: StoreDep) -> TokenInfo:
+def revoke_token(token_id: Id, viewer: CurrentUser, store: StoreDep) -> TokenInfo:
     return TokenInfo.of(store.accounts.revoke_token(_user_id(viewer), token_id))

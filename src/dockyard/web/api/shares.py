@@ -13,8 +13,12 @@ from fastapi import APIRouter, Body
 from pydantic import BaseModel
 
 from dockyard.web.deps import StoreDep
+from dockyard.web.schemas import error_responses
+from dockyard.web.types import Id, Label
 
-router = APIRouter(prefix="/api/shares", tags=["accounts"])
+router = APIRouter(
+    prefix="/api/shares", tags=["accounts"], responses=error_responses(400, 404, 422)
+)
 
 
 class Shares(BaseModel):
@@ -23,20 +27,18 @@ class Shares(BaseModel):
 
 
 @router.get("/{job_id}", response_model=Shares)
-def list_shares(job_id: int, store: StoreDep) -> Shares:
+def list_shares(job_id: Id, store: StoreDep) -> Shares:
     return Shares(job_id=job_id, groups=store.accounts.shared_with(job_id))
 
 
 @router.post("/{job_id}", response_model=Shares)
-def share(
-    job_id: int, store: StoreDep, group: Annotated[str, Body(embed=True, max_length=64)]
-) -> Shares:
+def share(job_id: Id, store: StoreDep, group: Annotated[Label, Body(embed=True)]) -> Shares:
     """Let the members of ``group`` read this job or screen (with its chunks)."""
     store.accounts.share(job_id, group)
     return list_shares(job_id, store)
 
 
 @router.delete("/{job_id}/{group}", response_model=Shares)
-def unshare(job_id: int, group: str, store: StoreDep) -> Shares:
+def unshare(job_id: Id, group: Label, store: StoreDep) -> Shares:
     store.accounts.unshare(job_id, group)
     return list_shares(job_id, store)
