@@ -17,6 +17,7 @@ from dockyard.chem import (
     DockingOptions,
     DockingResult,
     DockingSession,
+    InputFile,
     PreparedLigand,
     PreparedReceptor,
     dock,
@@ -29,7 +30,9 @@ from dockyard.jobs.files import (
     POSES_PDBQT,
     POSES_SDF,
     RECEPTOR_PDBQT,
+    RECEPTOR_PREPARED_PDB,
     RECEPTOR_UPLOAD,
+    REFERENCE_UPLOAD,
     SDF_MEDIA,
     upload_name,
 )
@@ -98,12 +101,44 @@ def run_docking(
     else:
         smiles = params.ligand.stereoisomers
         result, extra = _dock_stereoisomers(receptor, ligands, box, options, report, smiles)
+    report("checking poses", 0.99)
     results = {**result.to_dict(), **extra, "receptor_report": receptor.report}
+    poses_sdf = _add_evidence(store, job, result.poses_sdf, results)
     files += [
         StoredFile(POSES_PDBQT, result.poses_pdbqt.encode(), PDBQT_MEDIA),
-        StoredFile(POSES_SDF, result.poses_sdf.encode(), SDF_MEDIA),
+        StoredFile(POSES_SDF, poses_sdf.encode(), SDF_MEDIA),
     ]
     return results, files
+
+
+def _add_evidence(store: Store, job: Job, poses_sdf: str, results: dict[str, Any]) -> str:
+    """Each pose's RMSD to the reference ligand and plausibility, into ``results`` and the SDF."""
+    from dockyard.chem.evidence import annotate_sdf, pose_evidence, read_sdf_poses
+
+    evidence = pose_evidence(
+        read_sdf_poses(poses_sdf),
+        reference=reference_ligand(store, job),
+        receptor_pdb=_optional_text(store, job, RECEPTOR_PREPARED_PDB),
+    )
+    for pose, fields in zip(results["poses"], evidence.poses, strict=False):
+        pose.update(fields)
+    results["warnings"] = [*results.get("warnings", []), *evidence.warnings]
+    return annotate_sdf(poses_sdf, evidence)
+
+
+def reference_ligand(store: Store, job: Job) -> InputFile | None:
+    """The reference ligand uploaded with the job (for its box), if there was one."""
+    for name, _media, _size in store.list_files(job.id):
+        stem, _dot, fmt = name.rpartition(".")
+        if stem == REFERENCE_UPLOAD:
+            return InputFile(_text(store, job, name), fmt, name)
+    return None
+
+
+def _optional_text(store: Store, job: Job, name: str) -> str | None:
+    if not any(stored == name for stored, _media, _size in store.list_files(job.id)):
+        return None
+    return _text(store, job, name)
 
 
 def _receptor(
