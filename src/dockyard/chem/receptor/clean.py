@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 import gemmi
 
@@ -196,7 +197,7 @@ def _chain_breaks(structure: gemmi.Structure) -> list[str]:
     breaks = []
     for chain in structure[0]:
         ordered = sorted(chain, key=lambda residue: (residue.seqid.num, residue.seqid.icode))
-        for before, after in zip(ordered, ordered[1:], strict=False):
+        for before, after in pairwise(ordered):
             carbon = before.find_atom("C", "*")
             nitrogen = after.find_atom("N", "*")
             if carbon is None or nitrogen is None:
