@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     DateTime,
     Enum,
     Float,
@@ -189,4 +190,8 @@ class ScreenLigand(Base):
     num_poses: Mapped[int | None] = mapped_column(Integer, nullable=True)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     poses_sdf: Mapped[str | None] = mapped_column(Text, nullable=True)
+    plausible: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    """PoseBusters' verdict on the top pose; checked for the screen's best ligands only."""
+    evidence: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    """The top pose's evidence, as a docking's poses carry it (see ``chem.evidence``)."""
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

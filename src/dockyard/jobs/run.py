@@ -17,7 +17,6 @@ from dockyard.chem import (
     DockingOptions,
     DockingResult,
     DockingSession,
-    InputFile,
     PreparedLigand,
     PreparedReceptor,
     dock,
@@ -30,12 +29,11 @@ from dockyard.jobs.files import (
     POSES_PDBQT,
     POSES_SDF,
     RECEPTOR_PDBQT,
-    RECEPTOR_PREPARED_PDB,
     RECEPTOR_UPLOAD,
-    REFERENCE_UPLOAD,
     SDF_MEDIA,
     upload_name,
 )
+from dockyard.jobs.evidence import check_poses, evidence_inputs
 from dockyard.jobs.models import CHUNK_KIND, DOCK_KIND, Job
 from dockyard.jobs.params import DockParams
 from dockyard.jobs.screen_chunks import run_screen_chunk
@@ -113,32 +111,11 @@ def run_docking(
 
 def _add_evidence(store: Store, job: Job, poses_sdf: str, results: dict[str, Any]) -> str:
     """Each pose's RMSD to the reference ligand and plausibility, into ``results`` and the SDF."""
-    from dockyard.chem.evidence import annotate_sdf, pose_evidence, read_sdf_poses
-
-    evidence = pose_evidence(
-        read_sdf_poses(poses_sdf),
-        reference=reference_ligand(store, job),
-        receptor_pdb=_optional_text(store, job, RECEPTOR_PREPARED_PDB),
-    )
-    for pose, fields in zip(results["poses"], evidence.poses, strict=False):
-        pose.update(fields)
-    results["warnings"] = [*results.get("warnings", []), *evidence.warnings]
-    return annotate_sdf(poses_sdf, evidence)
-
-
-def reference_ligand(store: Store, job: Job) -> InputFile | None:
-    """The reference ligand uploaded with the job (for its box), if there was one."""
-    for name, _media, _size in store.list_files(job.id):
-        stem, _dot, fmt = name.rpartition(".")
-        if stem == REFERENCE_UPLOAD:
-            return InputFile(_text(store, job, name), fmt, name)
-    return None
-
-
-def _optional_text(store: Store, job: Job, name: str) -> str | None:
-    if not any(stored == name for stored, _media, _size in store.list_files(job.id)):
-        return None
-    return _text(store, job, name)
+    fields, warnings, annotated = check_poses(evidence_inputs(store, job.id), poses_sdf)
+    for pose, evidence in zip(results["poses"], fields, strict=False):
+        pose.update(evidence)
+    results["warnings"] = [*results.get("warnings", []), *warnings]
+    return annotated
 
 
 def _receptor(

@@ -203,6 +203,18 @@ class ScreenStore:
         with self.session() as session:
             return list(session.scalars(query))
 
+    def kth_best_score(self, screen_id: int, k: int) -> float | None:
+        """The k-th best score docked so far, or None while fewer than k ligands have one."""
+        query = (
+            select(ScreenLigand.score)
+            .where(ScreenLigand.screen_id == screen_id, ScreenLigand.score.is_not(None))
+            .order_by(ScreenLigand.score)
+            .offset(k - 1)
+            .limit(1)
+        )
+        with self.session() as session:
+            return session.scalar(query)
+
     def first_with_smiles(self, screen_id: int, smiles: str, index: int) -> int | None:
         """The lowest-numbered other ligand of the screen already known to be this molecule."""
         query = select(func.min(ScreenLigand.index)).where(
@@ -305,6 +317,8 @@ def _mark_duplicates(session: Session, screen_id: int) -> None:
                 "ligand_efficiency": None,
                 "num_poses": None,
                 "poses_sdf": None,
+                "plausible": None,
+                "evidence": None,
             }
             result = session.execute(
                 update(ScreenLigand)

@@ -99,17 +99,19 @@ def list_ligands(
     name: str | None = None,
     min_score: float | None = None,
     max_score: float | None = None,
+    plausible: bool | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> dict:
-    """A page of the ligand table: sort by any column, filter by status, name and score."""
+    """A page of the ligand table: sort by any column, filter by status, name, score and
+    plausibility (``plausible=true``: the best ligands whose top pose passed the checks)."""
     screen_results.get_screen(store, screen_id)
     rows, total = screen_results.list_ligands(
         store,
         screen_id,
         sort=sort,
         descending=order == "desc",
-        where=screen_results.LigandFilter(status, name, min_score, max_score),
+        where=screen_results.LigandFilter(status, name, min_score, max_score, plausible),
         limit=limit,
         offset=offset,
     )
