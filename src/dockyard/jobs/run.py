@@ -24,6 +24,7 @@ from dockyard.chem import (
     versions,
 )
 from dockyard.errors import DockyardError
+from dockyard.jobs.evidence import check_poses, evidence_inputs
 from dockyard.jobs.files import (
     PDBQT_MEDIA,
     POSES_PDBQT,
@@ -33,7 +34,6 @@ from dockyard.jobs.files import (
     SDF_MEDIA,
     upload_name,
 )
-from dockyard.jobs.evidence import check_poses, evidence_inputs
 from dockyard.jobs.models import CHUNK_KIND, DOCK_KIND, Job
 from dockyard.jobs.params import DockParams
 from dockyard.jobs.screen_chunks import run_screen_chunk

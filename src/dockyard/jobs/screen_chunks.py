@@ -29,7 +29,7 @@ EVIDENCE_TOP = 100
 """A ligand whose score ranks among the screen's best this many when it is docked gets its
 top pose checked (plausibility, RMSD to the reference ligand). Scores only get better, so
 every ligand of the final best this many is checked; in a library in random order about
-``EVIDENCE_TOP × (1 + ln(total / EVIDENCE_TOP))`` ligands are."""
+``EVIDENCE_TOP * (1 + ln(total / EVIDENCE_TOP))`` ligands are."""
 
 
 def run_screen_chunk(
