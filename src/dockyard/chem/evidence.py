@@ -18,10 +18,12 @@ from rdkit import Chem
 from rdkit.rdBase import BlockLogs
 
 from dockyard.chem.core.requests import InputFile
-from dockyard.chem.ligand.read import parse_molecule
+from dockyard.chem.ligand.prepare import ligand_from_file
+from dockyard.chem.ligand.read import parse_molecule, read_molecule, read_pdb_ligand
 from dockyard.chem.plausibility import check_poses, read_receptor
 from dockyard.chem.poses import add_sdf_properties, connectivity_only
 from dockyard.chem.rmsd import rmsd_to_reference
+from dockyard.errors import InputError
 
 
 @dataclass
@@ -45,6 +47,27 @@ def read_reference(reference: InputFile) -> Chem.Mol:
     if mol is None or mol.GetNumAtoms() == 0 or mol.GetNumConformers() == 0:
         raise ValueError("no atoms with coordinates could be read from it")
     return mol
+
+
+def reference_smiles(reference: InputFile) -> str:
+    """The reference ligand's chemistry alone, for redocking it: its SMILES, with the
+    stereochemistry of its 3D coordinates (the pose itself is never used)."""
+    field_name = "reference_ligand"
+    if reference.format == "pdbqt":
+        smiles = ligand_from_file(reference.text, "pdbqt", field=field_name).smiles
+        if not smiles:
+            raise InputError(
+                "The reference_ligand PDBQT has no SMILES remark, so its chemistry is unknown; "
+                "upload it as SDF or MOL2 to validate the target.",
+                field=field_name,
+            )
+        return smiles
+    if reference.format == "pdb":
+        mol = read_pdb_ligand(reference.text, field_name)
+    else:
+        mol = read_molecule(reference.text, reference.format, field_name)
+    Chem.AssignStereochemistryFrom3D(mol)
+    return Chem.MolToSmiles(Chem.RemoveHs(mol))
 
 
 def read_sdf_poses(poses_sdf: str) -> list[Chem.Mol]:

@@ -58,6 +58,13 @@ def screen(
     top_sdf: Annotated[Path | None, typer.Option(help="Write the best poses as one SDF.")] = None,
     top: Annotated[int, typer.Option(min=1, help="How many ligands go in --top-sdf.")] = 100,
     name: Annotated[str, typer.Option(help="A name for the screen.")] = "",
+    validate: Annotated[
+        bool,
+        typer.Option(
+            help="First redock the --autobox-ligand from its SMILES alone and report its RMSD "
+            "to the reference pose."
+        ),
+    ] = False,
     server: Annotated[
         str | None,
         typer.Option(envvar="DOCKYARD_SERVER", help="Submit to this server instead and follow it."),
@@ -76,6 +83,7 @@ def screen(
         "padding": padding if autobox_ligand else None,
         "name": name,
         "skip_duplicates": not keep_duplicates,
+        "validate": validate,
     }
     if center and size:
         fields |= dict(zip(("center_x", "center_y", "center_z"), center, strict=True))
@@ -128,6 +136,7 @@ def _screen_here(
                         options={key: fields[key] for key in _OPTION_KEYS},
                         name=fields["name"],
                         skip_duplicates=fields["skip_duplicates"],
+                        validate=fields["validate"],
                     ),
                     max_upload_bytes=1 << 40,
                     workers=workers,
@@ -150,6 +159,7 @@ def _screen_here(
             raise typer.Exit(130) from None
         finally:
             runner.stop()
+        _print_validation(screen_results.validation(store, job.id))
         _write(out, screen_results.results_csv(store, job.id))
         _write(top_sdf, screen_results.top_poses_sdf(store, job.id, top))
         store.close()
@@ -176,6 +186,7 @@ def _screen_on_server(
     base = server.rstrip("/")
     data = {key: str(value) for key, value in fields.items() if value not in (None, "")}
     data["skip_duplicates"] = str(fields["skip_duplicates"]).lower()
+    data["validate"] = str(fields["validate"]).lower()
     try:
         with receptor.open("rb") as rec, library.open("rb") as lib:
             files = {"receptor": (receptor.name, rec), "library": (library.name, lib)}
@@ -191,10 +202,30 @@ def _screen_on_server(
     console.print(f"Screen {screen_id}: {created['total']} ligands — {base}/screens/{screen_id}")
 
     _follow(lambda: httpx.get(f"{base}/api/screens/{screen_id}", timeout=60).json())
+    _print_validation(httpx.get(f"{base}/api/screens/{screen_id}", timeout=60).json()["validation"])
     if out is not None:
         _write(out, _stream(f"{base}/api/screens/{screen_id}/{RESULTS_CSV}"))
     if top_sdf is not None:
         _write(top_sdf, _stream(f"{base}/api/screens/{screen_id}/top.sdf?n={top}"))
+
+
+def _print_validation(validation: dict[str, Any] | None) -> None:
+    """One line on the redocking of the reference ligand (``--validate``)."""
+    if validation is None:
+        return
+    if validation["status"] != "completed":
+        console.print(f"Validation {validation['status']}: {validation.get('error') or ''}")
+        return
+    best, top1 = validation["best_rmsd"], validation["top1_rmsd"]
+    console.print(
+        f"Validation: the reference ligand redocked at {validation['best_score']:.2f} kcal/mol; "
+        f"top pose {_angstrom(top1)} from the reference pose, closest pose "
+        f"{_angstrom(best)} (pose {validation['best_rank']})"
+    )
+
+
+def _angstrom(value: float | None) -> str:
+    return "—" if value is None else f"{value:.2f} Å"
 
 
 def _stream(url: str) -> Iterable[str]:

@@ -51,6 +51,8 @@ FINISHED_STATUSES = frozenset({JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.
 DOCK_KIND = "dock"
 SCREEN_KIND = "screen"
 CHUNK_KIND = "screen_chunk"
+VALIDATION_KIND = "screen_validation"
+"""A screen's redocking of its reference ligand (``validate=true``), run before its chunks."""
 CONTAINER_KINDS = frozenset({SCREEN_KIND})
 """Kinds that no runner executes: a screen is done by its chunks (jobs with ``parent_id``)."""
 

@@ -34,10 +34,11 @@ from dockyard.jobs.files import (
     SDF_MEDIA,
     upload_name,
 )
-from dockyard.jobs.models import CHUNK_KIND, DOCK_KIND, Job
+from dockyard.jobs.models import CHUNK_KIND, DOCK_KIND, VALIDATION_KIND, Job
 from dockyard.jobs.params import DockParams
 from dockyard.jobs.screen_chunks import run_screen_chunk
 from dockyard.jobs.store import Claim, ClaimLost, Store, StoredFile
+from dockyard.jobs.validation import run_validation
 
 log = logging.getLogger(__name__)
 
@@ -163,4 +164,5 @@ def _dock_stereoisomers(
 HANDLERS: dict[str, Callable[..., tuple[dict[str, Any], list[StoredFile]]]] = {
     DOCK_KIND: run_docking,
     CHUNK_KIND: run_screen_chunk,
+    VALIDATION_KIND: run_validation,
 }

@@ -16,7 +16,15 @@ import numpy as np
 from sqlalchemy import func, select
 
 from dockyard.errors import InputError, NotFoundError
-from dockyard.jobs.models import SCREEN_KIND, Job, LigandStatus, Screen, ScreenLigand, utcnow
+from dockyard.jobs.models import (
+    SCREEN_KIND,
+    VALIDATION_KIND,
+    Job,
+    LigandStatus,
+    Screen,
+    ScreenLigand,
+    utcnow,
+)
 from dockyard.jobs.store import Store
 
 SORTABLE = {
@@ -125,6 +133,20 @@ def overview(store: Store, screen_id: int, top: int = 10) -> dict[str, Any]:
         "elapsed_seconds": elapsed,
         "leaderboard": leaders,
     }
+
+
+def validation(store: Store, screen_id: int) -> dict[str, Any] | None:
+    """The redocking of the screen's reference ligand (``validate=true``), or None: its
+    ``status``, ``job_id``, ``error`` and, once completed, ``top1_rmsd``, ``best_rmsd``,
+    ``best_rank`` and ``best_score``."""
+    query = select(Job).where(Job.parent_id == screen_id, Job.kind == VALIDATION_KIND)
+    with store.session() as session:
+        job = session.scalars(query.limit(1)).first()
+    if job is None:
+        return None
+    found = dict.fromkeys(("top1_rmsd", "best_rmsd", "best_rank", "best_score"))
+    found |= (job.results or {}).get("validation") or {}
+    return {"status": job.status.value, "job_id": job.id, "error": job.error, **found}
 
 
 def list_ligands(

@@ -19,6 +19,7 @@ from dockyard.jobs.fence import Claim, StoredFile, fenced, file_row
 from dockyard.jobs.models import (
     CHUNK_KIND,
     SCREEN_KIND,
+    VALIDATION_KIND,
     Job,
     JobStatus,
     LigandStatus,
@@ -63,8 +64,10 @@ class ScreenStore:
         chunk_size: Callable[[int], int],
         max_attempts: int,
         time_limit: float,
+        validate: bool = False,
     ) -> Job:
-        """Store a screen, its ligands and its chunks in one transaction.
+        """Store a screen, its ligands and its chunks in one transaction (with ``validate``,
+        first the job that redocks its reference ligand: :mod:`dockyard.jobs.validation`).
 
         ``entries`` is read as a stream; ``chunk_size`` gets the number of ligands once they
         are all stored. A library that turns out unusable halfway leaves nothing behind.
@@ -104,22 +107,31 @@ class ScreenStore:
                 total += len(batch)
             size = chunk_size(total)
             session.add(Screen(job_id=screen.id, total=total, completed=0, failed=0, duplicates=0))
+            child = {
+                "parent_id": screen.id,
+                "status": JobStatus.PENDING,
+                "stage": "queued",
+                "progress": 0.0,
+                "attempt": 0,
+                "max_attempts": max_attempts,
+                "time_limit": time_limit,
+                "created_at": now,
+                "updated_at": now,
+            }
+            if validate:
+                session.execute(
+                    insert(Job),
+                    [{**child, "kind": VALIDATION_KIND, "name": f"{name} [validation]",
+                      "params": {}}],
+                )  # fmt: skip
             session.execute(
                 insert(Job),
                 [
                     {
+                        **child,
                         "kind": CHUNK_KIND,
-                        "parent_id": screen.id,
                         "name": f"{screen.name} [{start + 1}-{min(start + size, total)}]",
                         "params": ChunkParams(start, min(start + size, total)).to_dict(),
-                        "status": JobStatus.PENDING,
-                        "stage": "queued",
-                        "progress": 0.0,
-                        "attempt": 0,
-                        "max_attempts": max_attempts,
-                        "time_limit": time_limit,
-                        "created_at": now,
-                        "updated_at": now,
                     }
                     for start in range(0, total, size)
                 ],
@@ -250,7 +262,9 @@ class ScreenStore:
                     continue
                 chunk_error = session.scalar(
                     select(Job.error).where(
-                        Job.parent_id == screen_id, Job.status == JobStatus.FAILED
+                        Job.parent_id == screen_id,
+                        Job.kind == CHUNK_KIND,
+                        Job.status == JobStatus.FAILED,
                     )
                 )
                 orphaned = session.execute(

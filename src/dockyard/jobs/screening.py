@@ -43,6 +43,8 @@ class ScreenRequest:
     name: str = ""
     skip_duplicates: bool = True
     chunk_size: Any = None
+    validate: bool = False
+    """Redock the reference ligand first (:mod:`dockyard.jobs.validation`)."""
 
 
 def chunk_size_for(total: int, workers: int, requested: Any = None) -> int:
@@ -77,6 +79,12 @@ def submit_screen(
     """
     if request.library is None:
         raise InputError("A ligand library file is required.", field="library")
+    if request.validate and request.target.reference_ligand is None:
+        raise InputError(
+            "validate=true redocks the reference ligand, and this screen has none: upload a "
+            "reference_ligand (the box is then drawn around it).",
+            field="validate",
+        )
     options_given = {
         key: value for key, value in request.options.items() if value not in (None, "")
     }
@@ -98,4 +106,5 @@ def submit_screen(
         chunk_size=lambda total: chunk_size_for(total, workers, request.chunk_size),
         max_attempts=max_attempts,
         time_limit=time_limit,
+        validate=request.validate,
     )

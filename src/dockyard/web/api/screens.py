@@ -38,6 +38,7 @@ def create_screen(
     name: OptionalText = None,
     skip_duplicates: Annotated[bool, Form()] = True,
     chunk_size: OptionalText = None,
+    validate: Annotated[bool, Form(description="redock the reference ligand first")] = False,
 ) -> JSONResponse:
     """Screen a library against one receptor and box. The library is read as a stream."""
     limit = settings.max_upload_bytes
@@ -53,6 +54,7 @@ def create_screen(
             name=name or "",
             skip_duplicates=skip_duplicates,
             chunk_size=chunk_size,
+            validate=validate,
         ),
         max_upload_bytes=limit,
         workers=settings.workers,
@@ -82,6 +84,7 @@ def get_screen(
         **JobSummary.from_job(job).model_dump(mode="json"),
         "params": job.params,
         **screen_results.overview(store, screen_id, top=top),
+        "validation": screen_results.validation(store, screen_id),
         "downloads": {
             RESULTS_CSV: f"/api/screens/{screen_id}/{RESULTS_CSV}",
             "top.sdf": f"/api/screens/{screen_id}/top.sdf",
