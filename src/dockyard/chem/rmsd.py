@@ -85,7 +85,7 @@ def skeleton(mol: Chem.Mol) -> Chem.Mol:
         bond.SetIsAromatic(False)
     result = editable.GetMol()
     result.UpdatePropertyCache(strict=False)
-    Chem.FastFindRings(result)
+    Chem.GetSymmSSSR(result)
     return result
 
 

@@ -38,7 +38,9 @@ def create_screen(
     name: OptionalText = None,
     skip_duplicates: Annotated[bool, Form()] = True,
     chunk_size: OptionalText = None,
-    validate: Annotated[bool, Form(description="redock the reference ligand first")] = False,
+    validate_target: Annotated[
+        bool, Form(alias="validate", description="redock the reference ligand first")
+    ] = False,
 ) -> JSONResponse:
     """Screen a library against one receptor and box. The library is read as a stream."""
     limit = settings.max_upload_bytes
@@ -54,7 +56,7 @@ def create_screen(
             name=name or "",
             skip_duplicates=skip_duplicates,
             chunk_size=chunk_size,
-            validate=validate,
+            validate=validate_target,
         ),
         max_upload_bytes=limit,
         workers=settings.workers,
