@@ -50,7 +50,7 @@ def test_the_reference_ligand_is_redocked_before_the_library(shared_server, vali
 
 
 def test_the_best_ligands_top_poses_carry_plausibility_and_rmsd(shared_server, validated):
-    screen_id, screen = validated
+    screen_id, _screen = validated
     url = f"/api/screens/{screen_id}/ligands"
     ligands = shared_server.client.get(url).json()["ligands"]
     assert len(ligands) == 3
