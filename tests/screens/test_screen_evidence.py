@@ -6,7 +6,9 @@ import csv
 import io
 
 import pytest
+from typer.testing import CliRunner
 
+from dockyard.cli import app
 from tests.conftest import SMALL_BOX
 
 LIBRARY = b"NC(=O)c1ccccc1 benzamide\nOc1ccccc1 phenol\nc1ccc2[nH]ccc2c1 indole\n"
@@ -88,3 +90,20 @@ def test_a_screen_without_validate_has_no_validation(shared_server, receptor_pdb
     assert screen["validation"] is None
     (row,) = shared_server.client.get(f"/api/screens/{screen_id}/ligands").json()["ligands"]
     assert row["rmsd_to_reference"] is None and isinstance(row["plausibility"]["valid"], bool)
+
+
+def test_cli_screen_validates_the_target(tmp_path, receptor_pdbqt, imatinib_sdf):
+    receptor, reference = tmp_path / "1iep.pdbqt", tmp_path / "imatinib.sdf"
+    receptor.write_bytes(receptor_pdbqt)
+    reference.write_bytes(imatinib_sdf)
+    library = tmp_path / "lib.smi"
+    library.write_bytes(LIBRARY[:24])
+    arguments = ["screen", "--receptor", str(receptor), "--library", str(library), "--validate",
+                 "--exhaustiveness", "1", "--num-poses", "2", "--workers", "1"]  # fmt: skip
+    result = CliRunner().invoke(app, [*arguments, "--autobox-ligand", str(reference)])
+    assert result.exit_code == 0, result.output
+    assert "Validation: the reference ligand redocked at" in result.output
+    assert "from the reference pose, closest pose" in result.output
+    refused = CliRunner().invoke(app, [*arguments, *("--center", "15.19", "53.90", "16.92"),
+                                       *("--size", "14", "14", "14")])  # fmt: skip
+    assert refused.exit_code != 0 and "validate=true redocks the reference ligand" in refused.output
