@@ -148,6 +148,14 @@ def test_the_crystal_pose_is_plausible_and_broken_poses_fail_named_checks(recept
     assert "protein-ligand_maximum_distance" in away.failed
     assert {"minimum_distance_to_protein", "volume_overlap_with_protein"} & set(clash.failed)
     assert good.to_dict() == {"valid": True, "failed": []}
+    # Jobs check against the receptor atoms near the poses only: the same verdicts.
+    evidence = pose_evidence(
+        [crystal, stretched, far, into_protein],
+        receptor_pdb=(EXAMPLE / "1iep_receptorH.pdb").read_text(),
+    )
+    assert [fields["plausibility"]["failed"] for fields in evidence.poses] == [
+        list(check.failed) for check in (good, broken, away, clash)
+    ]
 
 
 def test_a_redocked_crystal_ligand_gets_a_finite_rmsd_and_plausibility():

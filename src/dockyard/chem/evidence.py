@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 from rdkit import Chem
 from rdkit.rdBase import BlockLogs
 
@@ -94,9 +95,10 @@ def pose_evidence(
         else:
             for fields, rmsd in zip(evidence.poses, rmsds, strict=True):
                 fields.update(rmsd.to_dict())
-    if receptor_pdb is not None:
+    if receptor_pdb is not None and poses:
         try:
-            receptor = read_receptor(receptor_pdb)
+            around = np.vstack([pose.GetConformer().GetPositions() for pose in poses])
+            receptor = read_receptor(receptor_pdb, around)
             if receptor is None:
                 raise ValueError("the prepared receptor could not be read")
             checks = check_poses(poses, receptor)
