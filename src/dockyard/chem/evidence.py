@@ -72,11 +72,15 @@ def reference_smiles(reference: InputFile) -> str:
 
 
 def read_sdf_poses(poses_sdf: str) -> list[Chem.Mol]:
-    """The poses of an SDF as written by :func:`~dockyard.chem.poses.poses_to_sdf`."""
+    """The poses of an SDF as written by :func:`~dockyard.chem.poses.poses_to_sdf`, in order;
+    ValueError if one cannot be read (the evidence would be given to the wrong poses)."""
     supplier = Chem.SDMolSupplier()
     with BlockLogs():
         supplier.SetData(poses_sdf, sanitize=False, removeHs=False)
-        return [mol for mol in supplier if mol is not None]
+        poses = list(supplier)
+    if any(pose is None for pose in poses):
+        raise ValueError("a pose of the SDF cannot be read")
+    return poses
 
 
 def pose_evidence(

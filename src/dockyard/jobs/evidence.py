@@ -43,7 +43,10 @@ def check_poses(
     evidence as properties."""
     from dockyard.chem.evidence import annotate_sdf, pose_evidence, read_sdf_poses
 
-    poses = read_sdf_poses(poses_sdf)
+    try:
+        poses = read_sdf_poses(poses_sdf)
+    except ValueError as error:
+        return [], [f"The poses were not checked: {error}."], poses_sdf
     evidence = pose_evidence(
         poses[:1] if first_only else poses,
         reference=inputs.reference,
