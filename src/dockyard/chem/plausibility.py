@@ -95,4 +95,4 @@ def _buster() -> Any:
     path = Path(posebusters.__file__).parent / "config" / f"{CONFIG}.yml"
     config = yaml.safe_load(path.read_text())
     config["modules"] = [m for m in config["modules"] if m["function"] not in LEFT_OUT]
-    return posebusters.PoseBusters(config=config)
+    return posebusters.PoseBusters(config=config, max_workers=0)  # no process pool of its own
