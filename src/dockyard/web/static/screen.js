@@ -377,6 +377,30 @@ async function showLigand(index, { focus = false } = {}) {
 
 // -- live refresh ----------------------------------------------------------------------------
 
+// The redocking of the reference ligand (validate=true), worded as screen.html words it.
+function validationVerdict(v) {
+  if (v.status === "failed") return `The redocking failed: ${v.error}`;
+  if (v.status !== "completed") return `The reference ligand is being redocked (${v.status}).`;
+  if (v.top1_rmsd !== null && v.top1_rmsd <= 2) {
+    return "The top pose lies within 2 Å of the reference pose: this receptor, box and options find the known binding mode.";
+  }
+  if (v.best_rmsd !== null && v.best_rmsd <= 2) {
+    return "A pose within 2 Å of the reference is found, but not ranked first: read the ranking with care.";
+  }
+  return "No pose comes within 2 Å of the reference pose: the screen's ranking deserves little trust.";
+}
+
+function renderValidation(validation) {
+  const card = document.getElementById("validation");
+  if (!card || !validation || card.dataset.status === validation.status) return;
+  card.dataset.status = validation.status;
+  document.getElementById("validation-verdict").textContent = validationVerdict(validation);
+  for (const field of card.querySelectorAll("[data-validation]")) {
+    const value = validation[field.dataset.validation];
+    field.textContent = field.dataset.validation === "best_rank" ? String(value ?? "—") : formatScore(value);
+  }
+}
+
 let refreshing = false;
 let again = false;
 async function refresh() {
@@ -389,6 +413,7 @@ async function refresh() {
   try {
     const overview = await getJSON(api);
     renderCounts(overview);
+    renderValidation(overview.validation);
     renderLeaderboard(overview.leaderboard);
     markSelected();
     await Promise.all([renderHistogram(overview.counts.completed), renderTable()]);
