@@ -14,10 +14,17 @@ from dockyard.chem import (
     InputFile,
     box_around_ligand,
     dock,
+    ligand_from_file,
     ligand_from_smiles,
     prepare_receptor,
 )
-from dockyard.chem.evidence import annotate_sdf, pose_evidence, read_reference, read_sdf_poses
+from dockyard.chem.evidence import (
+    annotate_sdf,
+    pose_evidence,
+    read_reference,
+    read_sdf_poses,
+    reference_smiles,
+)
 from dockyard.chem.plausibility import check_poses, read_receptor
 from dockyard.chem.rmsd import COMMON_SUBSTRUCTURE, SAME_MOLECULE, rmsd_to_reference
 from tests.conftest import EXAMPLE, TEST_DATA
@@ -111,7 +118,7 @@ def test_nothing_in_common_gives_no_rmsd():
     assert result.kind == COMMON_SUBSTRUCTURE and result.rmsd is None and result.mcs_atoms == 0
 
 
-@pytest.mark.parametrize("fmt", ["sdf", "pdb", "mol2"])
+@pytest.mark.parametrize("fmt", ["sdf", "pdb", "mol2", "pdbqt"])
 def test_a_reference_reads_from_every_format(fmt: str):
     crystal = _crystal(EXAMPLE / "1iep_ligand.sdf")
     text = {
@@ -120,6 +127,7 @@ def test_a_reference_reads_from_every_format(fmt: str):
         "mol2": lambda: (
             POSEBUSTERS.parent.parent / "chem" / "data" / "benzamide.mol2"
         ).read_text(),
+        "pdbqt": lambda: ligand_from_file(Chem.MolToMolBlock(crystal), "sdf", ph=None).pdbqt,
     }[fmt]()
     reference = read_reference(InputFile(text, fmt))
     if fmt != "mol2":
@@ -199,3 +207,16 @@ def test_an_unreadable_reference_or_receptor_leaves_a_warning_not_an_error():
     assert evidence.poses == [{}]
     assert len(evidence.warnings) == 2
     assert "reference" in evidence.warnings[0] and "plausibility" in evidence.warnings[1]
+
+
+@pytest.mark.parametrize("fmt", ["sdf", "pdb", "pdbqt"])
+def test_the_reference_chemistry_is_read_from_every_format(fmt: str):
+    """What a validation redocks: the reference's SMILES, stereo from its 3D coordinates."""
+    crystal = _crystal(POSEBUSTERS / "1of6" / "1of6_ligand.sdf")
+    text = {
+        "sdf": lambda: Chem.MolToMolBlock(crystal),
+        "pdb": lambda: Chem.MolToPDBBlock(Chem.AddHs(crystal, addCoords=True)),
+        "pdbqt": lambda: ligand_from_file(Chem.MolToMolBlock(crystal), "sdf", ph=None).pdbqt,
+    }[fmt]()
+    smiles = reference_smiles(InputFile(text, fmt))
+    assert Chem.CanonSmiles(smiles) == Chem.CanonSmiles("N[C@@H](Cc1ccc(O)cc1)C(=O)O")
