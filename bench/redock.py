@@ -4,7 +4,8 @@ For each complex in tests/data/posebusters and the packaged 1IEP example it star
 raw protein file and only the chemistry of the crystal ligand (its SMILES: the ligand is
 protonated for pH 7.4 and re-embedded, never started from the crystal pose), puts the box
 around the crystal ligand (+5 Å), docks with Vina at exhaustiveness 8 and compares the
-poses to the crystal pose with a symmetry-aware RMSD (heavy atoms, no superposition).
+poses to the crystal pose with a symmetry-aware RMSD (heavy atoms, no superposition;
+:func:`dockyard.chem.rmsd.rmsd_to_reference`, the redocking control every job reports).
 
     .venv/bin/python -m bench.redock [--exhaustiveness 8] [--seed 1] [--cpu 0]
                                      [--keep-hetero metals|cofactors|none]
@@ -19,7 +20,6 @@ import argparse
 import time
 from pathlib import Path
 
-import numpy as np
 from rdkit import Chem
 
 from dockyard.chem import (
@@ -30,6 +30,7 @@ from dockyard.chem import (
     ligand_from_smiles,
     prepare_receptor,
 )
+from dockyard.chem.rmsd import rmsd_to_reference
 
 ROOT = Path(__file__).resolve().parents[1]
 POSEBUSTERS = ROOT / "tests" / "data" / "posebusters"
@@ -46,33 +47,6 @@ def complexes() -> list[tuple[str, Path, Path]]:
     ]  # fmt: skip
     found.append(("1iep", EXAMPLE / "1iep_receptorH.pdb", EXAMPLE / "1iep_ligand.sdf"))
     return found
-
-
-def _skeleton(mol: Chem.Mol) -> Chem.Mol:
-    """Heavy atoms and connectivity only: charges and bond orders may differ after protonation."""
-    editable = Chem.RWMol(Chem.RemoveHs(mol, sanitize=False))
-    for atom in editable.GetAtoms():
-        atom.SetFormalCharge(0)
-        atom.SetIsAromatic(False)
-        atom.SetNoImplicit(True)
-    for bond in editable.GetBonds():
-        bond.SetBondType(Chem.BondType.SINGLE)
-        bond.SetIsAromatic(False)
-    return editable.GetMol()
-
-
-def symmetric_rmsd(pose: Chem.Mol, crystal: Chem.Mol) -> float:
-    """RMSD without superposition, minimised over the crystal ligand's graph symmetries."""
-    reference, probe = _skeleton(crystal), _skeleton(pose)
-    ref_xyz = reference.GetConformer().GetPositions()
-    probe_xyz = probe.GetConformer().GetPositions()
-    matches = probe.GetSubstructMatches(reference, uniquify=False, maxMatches=10000)
-    if not matches:
-        raise ValueError("the docked pose does not match the crystal ligand's graph")
-    return min(
-        float(np.sqrt(((probe_xyz[list(match)] - ref_xyz) ** 2).sum(axis=1).mean()))
-        for match in matches
-    )
 
 
 def run(name: str, protein: Path, ligand_file: Path, args: argparse.Namespace) -> dict:
@@ -93,7 +67,7 @@ def run(name: str, protein: Path, ligand_file: Path, args: argparse.Namespace) -
     docked_in = time.perf_counter() - started
     supplier = Chem.SDMolSupplier()
     supplier.SetData(result.poses_sdf, removeHs=False)
-    rmsds = [symmetric_rmsd(pose, crystal) for pose in supplier]
+    rmsds = [match.rmsd for match in rmsd_to_reference(list(supplier), crystal)]
     report = receptor.report
     return {
         "name": name,

@@ -56,6 +56,8 @@ FINISHED_STATUSES = frozenset({JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.
 DOCK_KIND = "dock"
 SCREEN_KIND = "screen"
 CHUNK_KIND = "screen_chunk"
+VALIDATION_KIND = "screen_validation"
+"""A screen's redocking of its reference ligand (``validate=true``), run before its chunks."""
 CONTAINER_KINDS = frozenset({SCREEN_KIND})
 """Kinds that no runner executes: a screen is done by its chunks (jobs with ``parent_id``)."""
 
@@ -201,6 +203,10 @@ class ScreenLigand(Base):
     num_poses: Mapped[int | None] = mapped_column(Integer, nullable=True)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     poses_sdf: Mapped[str | None] = mapped_column(Text, nullable=True)
+    plausible: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    """PoseBusters' verdict on the top pose; checked for the screen's best ligands only."""
+    evidence: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    """The top pose's evidence, as a docking's poses carry it (see ``chem.evidence``)."""
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 

@@ -45,6 +45,8 @@ class ScreenRequest:
     name: str = ""
     skip_duplicates: bool = True
     chunk_size: Any = None
+    validate: bool = False
+    """Redock the reference ligand first (:mod:`dockyard.jobs.validation`)."""
 
 
 def chunk_size_for(total: int, workers: int, requested: Any = None) -> int:
@@ -92,6 +94,12 @@ def submit_screen(
     """
     if request.library is None:
         raise InputError("A ligand library file is required.", field="library")
+    if request.validate and request.target.reference_ligand is None:
+        raise InputError(
+            "validate=true redocks the reference ligand, and this screen has none: upload a "
+            "reference_ligand (the box is then drawn around it).",
+            field="validate",
+        )
     options_given = {
         key: value for key, value in request.options.items() if value not in (None, "")
     }
@@ -116,6 +124,7 @@ def submit_screen(
         max_attempts=max_attempts,
         time_limit=time_limit,
         owner_id=owner_id,
+        validate=request.validate,
     )
 
 

@@ -216,6 +216,15 @@ class Store:
         with self.session() as session:
             return [tuple(row) for row in session.execute(query.order_by(JobFile.name))]
 
+    def find_upload(self, job_id: int, stem: str) -> StoredFile | None:
+        """The upload stored as ``stem.<format>`` (e.g. ``reference_ligand.sdf``), if any."""
+        query = select(JobFile).where(JobFile.job_id == job_id, JobFile.name.startswith(f"{stem}."))
+        with self.session() as session:
+            for row in session.scalars(query):
+                if row.name.rpartition(".")[0] == stem:
+                    return StoredFile(row.name, row.content, row.media_type)
+        return None
+
     # -- user actions -----------------------------------------------------------------
 
     def cancel_job(self, job_id: int) -> Job:
