@@ -126,7 +126,11 @@ def ligand_from_file(
     notes = []
     if kind == "pdb":
         mol = read_pdb_ligand(text, field)
-        notes.append("Bond orders were perceived from the PDB geometry and its hydrogens.")
+        notes.append(
+            "Bond orders were perceived from the PDB geometry and its hydrogens."
+            if any(atom.GetAtomicNum() == 1 for atom in mol.GetAtoms())
+            else "Bond orders were read from the PDB CONECT records, hydrogens added to match."
+        )
     else:
         mol = read_molecule(text, kind, field)
         count = count_molecules(text, kind)
