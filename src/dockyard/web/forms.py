@@ -82,7 +82,7 @@ def target_form(
     pocket: _text("rank of a detected pocket as the box") = None,
     ph: _text("pH for protonation states (default 7.4; 'none' keeps them)") = None,
     keep_waters: _text("waters to keep: chain:number list, or 'all'") = None,
-    keep_hetero: _text("none (default), metals, cofactors, or residue names/ids") = None,
+    keep_hetero: _text("auto (default), none, metals, cofactors, or residue names/ids") = None,
     altloc: _text("alternate location to keep (default: highest occupancy)") = None,
     stereo: _text("unspecified stereocentres: flag (default) or enumerate") = None,
 ) -> TargetForm:
