@@ -21,7 +21,12 @@ SCORING_FUNCTIONS = ("vina", "vinardo")
 MAX_SEED = 2**31 - 1
 """Vina stores its seed in a C int. Seed 0 is excluded: Vina reads it as "pick one at random"."""
 
-_INT_RANGES = {"exhaustiveness": (1, 64), "num_poses": (1, 20), "cpu": (0, 1024)}
+_INT_RANGES = {
+    "exhaustiveness": (1, 64),
+    "num_poses": (1, 20),
+    "cpu": (0, 1024),
+    "ring_conformers": (1, 8),
+}
 MAX_ENERGY_RANGE = 10.0
 
 
@@ -36,6 +41,10 @@ class DockingOptions:
     seed: int | None = None
     cpu: int = 0
     """Threads for Vina; 0 uses every core."""
+    ring_conformers: int = 3
+    """Starting ring conformations to dock a ligand with a non-aromatic ring that puckers
+    from (Vina keeps rings rigid); the best-scoring one's poses are kept. 1 docks the
+    prepared conformer only."""
 
     def __post_init__(self) -> None:
         scoring = self.scoring.strip().lower() if isinstance(self.scoring, str) else None

@@ -186,7 +186,7 @@ def _prepare(
         prepared.append(
             PreparedLigand(
                 name=name,
-                pdbqt=_meeko_pdbqt(ready, field_name),
+                pdbqt=meeko_pdbqt(ready, field_name),
                 smiles=Chem.MolToSmiles(Chem.RemoveHs(ready)),
                 num_heavy_atoms=heavy,
                 notes=list(notes),
@@ -265,7 +265,8 @@ def _embed(mol: Chem.Mol, field_name: str, seed: int) -> Chem.Mol:
     return mol
 
 
-def _meeko_pdbqt(mol: Chem.Mol, field_name: str) -> str:
+def meeko_pdbqt(mol: Chem.Mol, field_name: str) -> str:
+    """Meeko's PDBQT for a molecule with hydrogens and 3D coordinates; InputError if not."""
     try:
         setups = MoleculePreparation().prepare(mol)
         text, ok, error = PDBQTWriterLegacy.write_string(setups[0])
