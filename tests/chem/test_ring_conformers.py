@@ -6,11 +6,14 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
+import pytest
 from meeko import PDBQTMolecule, RDKitMolCreate
 from rdkit.Numerics.rdAlignment import GetAlignmentTransform
 
-from dockyard.chem import DockingSession, PreparedReceptor, ligand_from_smiles
+from dockyard.chem import DockingOptions, DockingSession, PreparedReceptor, ligand_from_smiles
 from dockyard.chem.ligand.conformers import RING_RMSD, puckering_rings, ring_conformers
+from dockyard.errors import InputError
+from dockyard.jobs.params import DockParams
 
 from .conftest import BENZAMIDE, FAST, POCKET
 
@@ -54,3 +57,15 @@ def test_docking_reports_how_many_ring_conformations_it_docked(receptor_1iep: Pr
     assert result.best_score <= single.best_score + 1e-6  # the first start is among the three
     flat = session.dock(ligand_from_smiles(BENZAMIDE), options)
     assert flat.to_dict()["ring_conformers_docked"] == 1
+
+
+def test_ring_conformers_is_a_checked_option_a_job_records():
+    assert DockingOptions().ring_conformers == 3
+    assert DockingOptions.from_fields({"ring_conformers": "1"}).ring_conformers == 1
+    for bad in ("0", "9", "two"):
+        with pytest.raises(InputError) as caught:
+            DockingOptions.from_fields({"ring_conformers": bad})
+        assert caught.value.field == "ring_conformers"
+    params = DockParams.from_dict({"ring_conformers": 1, "exhaustiveness": 4})
+    assert params.docking_options().ring_conformers == 1
+    assert DockParams.from_dict({}).docking_options().ring_conformers == 3

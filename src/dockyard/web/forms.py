@@ -96,6 +96,7 @@ class OptionsForm:
     energy_range: str | None
     seed: str | None
     scoring: str | None
+    ring_conformers: str | None
 
     def values(self) -> dict[str, str | None]:
         return {name: getattr(self, name) for name in OPTION_FIELDS}
@@ -107,8 +108,9 @@ def options_form(
     energy_range: _text("kcal/mol above the best pose (default 3)") = None,
     seed: _text("random seed (default: drawn and recorded)") = None,
     scoring: _text("vina (default) or vinardo") = None,
+    ring_conformers: _text("starting ring conformations, 1-8 (default 3; 1 for speed)") = None,
 ) -> OptionsForm:
-    return OptionsForm(exhaustiveness, num_poses, energy_range, seed, scoring)
+    return OptionsForm(exhaustiveness, num_poses, energy_range, seed, scoring, ring_conformers)
 
 
 TargetFormDep = Annotated[TargetForm, Depends(target_form)]
