@@ -101,6 +101,43 @@ def test_rdkit_alone_would_make_radicals_of_a_hydrogen_free_mol2():
     assert _radicals(read_molecule(mol2_without_hydrogens(crystal), "mol2", "ligand")) == 0
 
 
+BENZOATE_MOL2 = """@<TRIPOS>MOLECULE
+benzoate
+9 9 0 0 0
+SMALL
+NO_CHARGES
+
+@<TRIPOS>ATOM
+      1 C1    0.0000    1.4000    0.0000 C.ar   1 LIG 0.0
+      2 C2    1.2124    0.7000    0.0000 C.ar   1 LIG 0.0
+      3 C3    1.2124   -0.7000    0.0000 C.ar   1 LIG 0.0
+      4 C4    0.0000   -1.4000    0.0000 C.ar   1 LIG 0.0
+      5 C5   -1.2124   -0.7000    0.0000 C.ar   1 LIG 0.0
+      6 C6   -1.2124    0.7000    0.0000 C.ar   1 LIG 0.0
+      7 C7    0.0000    2.9000    0.0000 C.2    1 LIG 0.0
+      8 O1    1.1000    3.5000    0.0000 O.co2  1 LIG 0.0
+      9 O2   -1.1000    3.5000    0.0000 O.co2  1 LIG 0.0
+@<TRIPOS>BOND
+     1     1     2 ar
+     2     2     3 ar
+     3     3     4 ar
+     4     4     5 ar
+     5     5     6 ar
+     6     6     1 ar
+     7     1     7 1
+     8     7     8 ar
+     9     7     9 ar
+"""
+"""Benzoic acid without hydrogens, its carboxylate written with "ar" bonds as SYBYL does."""
+
+
+def test_a_hydrogen_free_mol2_carboxylate_with_aromatic_bonds_reads_as_the_acid():
+    mol = read_molecule(BENZOATE_MOL2, "mol2", "ligand")
+    assert _radicals(mol) == 0
+    assert Chem.MolToSmiles(mol) == "O=C(O)c1ccccc1"
+    assert ligand_from_file(BENZOATE_MOL2, "mol2").smiles == "O=C([O-])c1ccccc1"
+
+
 def test_pdb_with_single_bond_conect_for_an_aromatic_ring_is_refused_naming_the_atom():
     crystal = Chem.MolFromMolFile(str(EXAMPLE / "1iep_ligand.sdf"))
     lines = Chem.MolToPDBBlock(crystal).splitlines()

@@ -63,6 +63,10 @@ def read_molecule(text: str, kind: str, field_name: str) -> Chem.Mol:
 def parse_molecule(text: str, kind: str, sanitize: bool) -> Chem.Mol | None:
     """The first molecule of an SDF/MOL/MOL2 text, or None."""
     if kind == "mol2":
+        if sanitize:
+            mol = Chem.MolFromMol2Block(text, sanitize=True, removeHs=False)
+            if mol is not None and not any(a.GetNumRadicalElectrons() for a in mol.GetAtoms()):
+                return mol
         raw = Chem.MolFromMol2Block(text, sanitize=False, removeHs=False)
         if raw is None or not sanitize:
             return raw
@@ -81,6 +85,7 @@ def hydrogens_from_bond_orders(raw: Chem.Mol) -> Chem.Mol | None:
     an [n+] get it.
     """
     mol = Chem.RWMol(raw)
+    _localise_open_chain_aromatic_bonds(mol)
     without_h = not any(atom.GetAtomicNum() == 1 for atom in mol.GetAtoms())
     for atom in mol.GetAtoms():
         atom.SetNumRadicalElectrons(0)
@@ -111,6 +116,29 @@ def hydrogens_from_bond_orders(raw: Chem.Mol) -> Chem.Mol | None:
             if candidate is not None:
                 return candidate
     return None
+
+
+def _localise_open_chain_aromatic_bonds(mol: Chem.RWMol) -> None:
+    """MOL2 writes carboxylates, nitro groups and amidinium ions with "ar" bonds outside any
+    ring; make one of each atom's such bonds double and the rest single."""
+    mol.UpdatePropertyCache(strict=False)
+    Chem.FastFindRings(mol)
+    done: set[int] = set()
+    for atom in mol.GetAtoms():
+        open_chain = [
+            bond
+            for bond in atom.GetBonds()
+            if bond.GetIsAromatic() and not bond.IsInRing() and bond.GetIdx() not in done
+        ]
+        if len(open_chain) < 2:
+            continue
+        for number, bond in enumerate(open_chain):
+            bond.SetBondType(Chem.BondType.DOUBLE if number == 0 else Chem.BondType.SINGLE)
+            bond.SetIsAromatic(False)
+            done.add(bond.GetIdx())
+            for end in (bond.GetBeginAtom(), bond.GetEndAtom()):
+                if not end.IsInRing():
+                    end.SetIsAromatic(False)
 
 
 def _valence_charge(atom: Chem.Atom) -> int:
