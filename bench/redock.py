@@ -18,7 +18,8 @@ Complexes: by default the four of ``tests/data/posebusters`` and the packaged 1I
 ``../shared/data/redock``) reads a redocking folder instead: ``<id>/protein.cif`` (or .pdb)
 and ``<id>/ligand.sdf`` per complex (its README describes the layout); ``--subset N`` takes
 the first N ids in sorted order (a fixed, reproducible subset); ``--local`` adds the default
-five. The full run of the 100-complex set (about 3 hours on 8 cores):
+five. The full run of the 100-complex set (not run yet: at 1 to 5 minutes per complex on two
+busy cores, several hours):
 
     nice -n 10 .venv/bin/python -m bench.redock --redock-dir ../shared/data/redock --local
 
