@@ -19,7 +19,12 @@ from vina import Vina
 
 from dockyard.chem.core.box import Box
 from dockyard.chem.core.options import DockingOptions, random_seed
-from dockyard.chem.core.progress import DOCKING_PROGRESS, DOCKING_STAGE, StageCallback
+from dockyard.chem.core.progress import (
+    DOCKING_PROGRESS,
+    DOCKING_STAGE,
+    START_LINE,
+    StageCallback,
+)
 from dockyard.chem.ligand.conformers import ring_conformers
 from dockyard.chem.ligand.prepare import PreparedLigand, ligand_from_file
 from dockyard.chem.poses import Pose, poses_to_sdf, read_poses
@@ -118,6 +123,9 @@ class DockingSession:
             )
             where = f" (ring conformation {number + 1} of {len(starts)})" if len(starts) > 1 else ""
             stage(f"{DOCKING_STAGE}{where}", fraction)
+            if self.progress_bar and len(starts) > 1:
+                line = START_LINE.format(number=number + 1, total=len(starts))
+                os.write(1, f"\n{line}\n".encode())
             runs.append(self._dock_one(vina, ligand.name, start, options))
         best = min(range(len(runs)), key=lambda index: runs[index][0][0].affinity)
         poses, poses_pdbqt = runs[best]
