@@ -11,6 +11,7 @@ from meeko import PDBQTMolecule, RDKitMolCreate
 from rdkit.Numerics.rdAlignment import GetAlignmentTransform
 
 from dockyard.chem import DockingOptions, DockingSession, PreparedReceptor, ligand_from_smiles
+from dockyard.chem.core.progress import DOCKING_PROGRESS, START_LINE, docking_progress
 from dockyard.chem.ligand.conformers import RING_RMSD, puckering_rings, ring_conformers
 from dockyard.errors import InputError
 from dockyard.jobs.params import DockParams
@@ -69,3 +70,21 @@ def test_ring_conformers_is_a_checked_option_a_job_records():
     params = DockParams.from_dict({"ring_conformers": 1, "exhaustiveness": 4})
     assert params.docking_options().ring_conformers == 1
     assert DockParams.from_dict({}).docking_options().ring_conformers == 3
+
+
+def test_progress_read_from_several_bars_only_moves_forward():
+    ruler = "0%   10   20   30   40   50   60   70   80   90   100%\n|----|----|----|----|\n"
+    first = START_LINE.format(number=1, total=2) + "\n" + ruler
+    second = first + "*" * 51 + "\n" + START_LINE.format(number=2, total=2) + "\n"
+    low, high = DOCKING_PROGRESS
+    seen = [
+        docking_progress(first + "*" * 10),
+        docking_progress(first + "*" * 51),
+        docking_progress(second),  # the second bar has not started
+        docking_progress(second + ruler + "*" * 25),
+        docking_progress(second + ruler + "*" * 51),
+    ]
+    assert seen == sorted(seen)
+    assert seen[2] == pytest.approx(low + (high - low) / 2)
+    assert seen[-1] == pytest.approx(high)
+    assert docking_progress(ruler + "*" * 51) == pytest.approx(high)  # one docking, no line

@@ -121,8 +121,7 @@ class DockingSession:
             fraction = DOCKING_PROGRESS[0] + (DOCKING_PROGRESS[1] - DOCKING_PROGRESS[0]) * (
                 number / len(starts)
             )
-            where = f" (ring conformation {number + 1} of {len(starts)})" if len(starts) > 1 else ""
-            stage(f"{DOCKING_STAGE}{where}", fraction)
+            stage(DOCKING_STAGE, fraction)
             if self.progress_bar and len(starts) > 1:
                 line = START_LINE.format(number=number + 1, total=len(starts))
                 os.write(1, f"\n{line}\n".encode())
