@@ -36,10 +36,10 @@ def is_gpl(licence: str) -> bool:
     )
 
 
-def core_closure() -> dict[str, Distribution]:
-    """Every distribution ``dockyard`` needs without extras, found from installed metadata."""
+def core_closure(root: str = "dockyard") -> dict[str, Distribution]:
+    """Every distribution ``root`` needs without extras, found from installed metadata."""
     seen: dict[str, Distribution] = {}
-    todo = ["dockyard"]
+    todo = [root]
     while todo:
         name = todo.pop()
         key = re.sub(r"[-_.]+", "-", name).lower()
@@ -78,3 +78,11 @@ def test_the_core_install_has_no_gpl_dependency():
         if is_gpl(licence)
     }
     assert offending == {}
+
+
+def test_posebusters_brings_no_gpl():
+    """The plausibility checks' package and everything it needs (pandas, PyYAML …)."""
+    closure = core_closure("posebusters")
+    assert {"posebusters", "pandas", "pyyaml", "rdkit"} <= set(closure)
+    assert licences(closure["posebusters"]) == ["License :: OSI Approved :: BSD License"]
+    assert not [name for name, dist in closure.items() for x in licences(dist) if is_gpl(x)]

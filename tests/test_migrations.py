@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from alembic import command
 from sqlalchemy import inspect, text
 
@@ -54,32 +56,44 @@ def test_ids_never_reused_migration_keeps_every_row(database_url):
     engine = make_engine(database_url)
     try:
         command.upgrade(alembic_config(engine), "0003")
-        store = Store(engine)
-        parent = store.create_job(
-            kind="screen", name="kept", params={"a": 1},
-            files=[StoredFile("receptor.pdbqt", b"ATOM")],
-        )  # fmt: skip
+        now = datetime.now(UTC)
+        job = {
+            "params": "{}", "progress": 0.0, "stage": "queued", "attempt": 0,
+            "max_attempts": 3, "time_limit": 3600.0, "status": "pending",
+            "created_at": now, "updated_at": now,
+        }  # fmt: skip
+        columns = ", ".join(job)
+        values = ", ".join(f":{name}" for name in job)
         with engine.begin() as connection:
+            insert = f"INSERT INTO jobs (kind, name, parent_id, {columns}) VALUES "
+            parent = connection.execute(
+                text(insert + f"('screen', 'kept', NULL, {values}) RETURNING id"), job
+            ).scalar_one()
+            chunk = connection.execute(
+                text(insert + f"('screen_chunk', 'chunk', :parent, {values}) RETURNING id"),
+                {**job, "parent": parent},
+            ).scalar_one()
+            connection.execute(
+                text("INSERT INTO job_files (job_id, name, role, media_type, size, content) "
+                     "VALUES (:id, 'receptor.pdbqt', 'input', 'text/plain', 4, :content)"),
+                {"id": parent, "content": b"ATOM"},
+            )  # fmt: skip
             connection.execute(
                 text("INSERT INTO screens (job_id, total, completed, failed, duplicates) "
-                     "VALUES (:id, 2, 0, 0, 0)"), {"id": parent.id},
+                     "VALUES (:id, 2, 0, 0, 0)"), {"id": parent},
             )  # fmt: skip
-        chunk = store.create_job(kind="screen_chunk", name="chunk", params={}, files=[])
-        with engine.begin() as connection:
-            connection.execute(
-                text("UPDATE jobs SET parent_id = :parent WHERE id = :id"),
-                {"parent": parent.id, "id": chunk.id},
-            )
         indexes = {index["name"] for index in inspect(engine).get_indexes("jobs")}
-        migrate(engine)
+        command.upgrade(alembic_config(engine), "0004")
         assert {index["name"] for index in inspect(engine).get_indexes("jobs")} == indexes
         assert [fk["referred_table"] for fk in inspect(engine).get_foreign_keys("jobs")] == ["jobs"]
-        assert store.get_job(chunk.id).parent_id == parent.id
-        assert store.read_file(parent.id, "receptor.pdbqt").content == b"ATOM"
+        migrate(engine)
+        store = Store(engine)
+        assert store.get_job(chunk).parent_id == parent
+        assert store.read_file(parent, "receptor.pdbqt").content == b"ATOM"
         with engine.connect() as connection:
             total = connection.execute(text("SELECT total FROM screens")).scalar()
         assert total == 2
-        store.delete_job(chunk.id)
-        assert store.create_job(kind="dock", name="new", params={}, files=[]).id > chunk.id
+        store.delete_job(chunk)
+        assert store.create_job(kind="dock", name="new", params={}, files=[]).id > chunk
     finally:
         engine.dispose()

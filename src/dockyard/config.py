@@ -147,6 +147,21 @@ class Settings(BaseSettings):
             return tuple(part.strip() for part in value.split(",") if part.strip())
         return value
 
+    secret_key: str | None = Field(
+        default=None,
+        description="Signs the session cookies; unset, one is generated once and kept in the "
+        "data dir (every server process sharing the database must see the same one).",
+    )
+    max_active_jobs: int | None = Field(
+        default=None, ge=1, description="Pending and running jobs one user may have (unset: any)."
+    )
+    max_screen_ligands: int | None = Field(
+        default=None, ge=1, description="Ligands one screen of a user may have (unset: any)."
+    )
+    max_stored_bytes: int | None = Field(
+        default=None, ge=1, description="Bytes the jobs of one user may store (unset: any)."
+    )
+
     @field_validator("database_url", "redis_url")
     @classmethod
     def _blank_is_unset(cls, value: str | None) -> str | None:

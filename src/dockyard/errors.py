@@ -10,9 +10,11 @@ for bad input, the ``field`` it concerns. The web layer renders all of them in o
     │   ├── UnsupportedMediaError    415  a request body of the wrong content type
     │   ├── FileTooLargeError        413  an upload over the size limit
     │   └── TooComplexError          422  chemistry on it ran over its time or memory limit
-    ├── ForbiddenError               403  a request the server refuses, e.g. from another site
-    ├── NotFoundError                404  no such job or file
+    ├── AuthenticationError          401  no valid session or API token
+    ├── ForbiddenError               403  refused: from another site, or allowed to see, not to do
+    ├── NotFoundError                404  no such job or file (or not the caller's to see)
     ├── ConflictError                409  the job is not in a state that allows this
+    ├── QuotaError                   429  over a per-user limit (413 for stored bytes)
     ├── DockingError                 500  Vina or a preparation step failed at run time
     ├── BusyError                    503  every chemistry process is busy; retry after a while
     └── UnavailableError             503  a part the server needs (its database) does not
@@ -90,9 +92,19 @@ class FileTooLargeError(InputError):
     code = "file_too_large"
 
 
+class AuthenticationError(DockyardError):
+    status_code = 401
+    code = "not_authenticated"
+
+
 class ForbiddenError(DockyardError):
     status_code = 403
     code = "forbidden"
+
+
+class QuotaError(DockyardError):
+    status_code = 429
+    code = "quota_exceeded"
 
 
 class NotFoundError(DockyardError):

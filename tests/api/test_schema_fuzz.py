@@ -2,6 +2,7 @@
 nothing: no 500, no answer the schema does not document, no schema-valid request refused by
 anything but the chemistry, no invalid one accepted, every 405 with its ``Allow``.
 
+It runs as an admin with an API token (a server that has users: every route behind the gate).
 The seed and the example count are in ``schemathesis.toml`` beside this file; one completed
 docking is there before the run, so the job routes meet a real job. The server runs
 jobs for 15 seconds at most and ends live streams after one, so nothing fuzzed can keep it
@@ -39,6 +40,9 @@ def fuzzed_server(tmp_path: Path, database_url: str):
 
 
 def test_schemathesis_finds_no_failure(fuzzed_server: LiveServer, small_job, tmp_path: Path):
+    admin = fuzzed_server.store.accounts.add_user("fuzz", "pw-fuzz", role="admin")
+    _, token = fuzzed_server.store.accounts.create_token(admin.id, "fuzz")
+    fuzzed_server.client.headers["Authorization"] = f"Bearer {token}"
     fields, files = small_job()
     seeded = fuzzed_server.submit(files, **fields).json()["job_id"]
     assert seeded == 1  # the id schemathesis.toml names
@@ -48,6 +52,7 @@ def test_schemathesis_finds_no_failure(fuzzed_server: LiveServer, small_job, tmp
         "--config-file", str(CONFIG),
         "run", f"{fuzzed_server.url}/openapi.json",
         "--checks", "all",
+        "--header", f"Authorization: Bearer {token}",
         "--report", "junit", "--report-dir", str(tmp_path / "reports"),
     ]  # fmt: skip
     run = subprocess.run(command, capture_output=True, text=True, timeout=240, cwd=tmp_path)

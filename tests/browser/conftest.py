@@ -60,6 +60,11 @@ class Pages:
         self.errors: list[str] = []
 
     def open(self, path: str, viewport: dict = DESKTOP, **options):
+        """A page in a fresh context. Its Content-Security-Policy is bypassed unless
+        ``bypass_csp=False``: Playwright's ``wait_for_function`` polls its predicate with
+        ``eval``, which the pages' policy forbids (``tests/browser/test_accounts_in_browser.py``
+        opens the pages under the policy and fails on any violation)."""
+        options.setdefault("bypass_csp", True)
         context = self.browser.new_context(viewport=viewport, accept_downloads=True, **options)
         self.contexts.append(context)
         page = context.new_page()

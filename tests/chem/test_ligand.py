@@ -296,10 +296,15 @@ def test_pdb_ligand_with_hydrogens_gets_its_bond_orders(example: dict[str, Path]
     assert "Bond orders were perceived" in ligand.notes[0]
 
 
-def test_pdb_ligand_without_hydrogens_is_refused(example: dict[str, Path]):
+def test_pdb_ligand_without_hydrogens_or_conect_is_refused(example: dict[str, Path]):
     crystal = Chem.MolFromMolBlock(example["ligand"].read_text())
-    with pytest.raises(InputError, match="has no hydrogens") as caught:
-        ligand_from_file(Chem.MolToPDBBlock(crystal), "pdb")
+    atoms_only = "".join(
+        line + "\n"
+        for line in Chem.MolToPDBBlock(crystal).splitlines()
+        if not line.startswith("CONECT")
+    )
+    with pytest.raises(InputError, match="neither hydrogens nor CONECT") as caught:
+        ligand_from_file(atoms_only, "pdb")
     assert caught.value.field == "ligand"
 
 

@@ -40,7 +40,7 @@ def vina_reads(pdbqt: str) -> bool:
 
 @pytest.fixture(scope="module")
 def prepared_1ia1():
-    return prepare_receptor(raw("1ia1"), "pdb")
+    return prepare_receptor(raw("1ia1"), "pdb", options=PreparationOptions(keep_hetero="none"))
 
 
 def test_1ia1_clashing_aspartates_are_rebuilt_not_dropped(prepared_1ia1):

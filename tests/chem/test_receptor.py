@@ -76,7 +76,8 @@ def test_waters_and_ligands_left_in_a_pdb_are_removed_and_reported(example):
     assert report["hetero_groups_kept"] == ["ZN A:904 (ion)"]
     assert "Zn" in {atom.ad_type for atom in read_atoms(prepared.pdbqt, "receptor")}
     assert report["residues"] == 274
-    none = prepare_receptor(pdb + "\n".join(extra) + "\nEND\n", "pdb")
+    bare = PreparationOptions(keep_hetero="none")
+    none = prepare_receptor(pdb + "\n".join(extra) + "\nEND\n", "pdb", options=bare)
     assert none.report["ions_kept"] == [] and "ZN A:904" in none.report["hetero_groups_removed"]
     waters = prepare_receptor(
         pdb + "\n".join(extra) + "\nEND\n",

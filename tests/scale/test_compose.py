@@ -26,12 +26,18 @@ from tests.scale.conftest import wait_finished, wait_until
 
 COMPOSE = Path(__file__).parents[2] / "compose.yaml"
 DOCKERFILE = Path(__file__).parents[2] / "Dockerfile"
-VARIABLE = re.compile(r"\$\{(\w+)(?::-([^}]*))?\}")
+VARIABLE = re.compile(r"\$\{(\w+)(?::([-?])([^}]*))?\}")
 
 
 def interpolate(value: Any) -> str:
-    """``${NAME:-default}`` as docker compose reads it, from this process's environment."""
-    return VARIABLE.sub(lambda m: os.environ.get(m.group(1), m.group(2) or ""), str(value))
+    """``${NAME:-default}`` and ``${NAME:?error}`` as docker compose reads them, from this
+    process's environment (a required variable that is unset reads as empty here)."""
+
+    def value_of(match: re.Match) -> str:
+        default = match.group(3) if match.group(2) == "-" else ""
+        return os.environ.get(match.group(1), default or "")
+
+    return VARIABLE.sub(value_of, str(value))
 
 
 @pytest.fixture(scope="module")
@@ -136,6 +142,14 @@ def test_the_compose_services_run_and_dock_together(services, tmp_path, postgres
                 process.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 process.kill()
+
+
+def test_compose_has_no_default_database_password(services):
+    for service in ("postgres", "migrate"):
+        for value in services[service]["environment"].values():
+            assert "POSTGRES_PASSWORD:-" not in str(value)
+    assert "POSTGRES_PASSWORD:?" in services["postgres"]["environment"]["POSTGRES_PASSWORD"]
+    assert "users add NAME --admin" in COMPOSE.read_text()
 
 
 def test_the_image_runs_what_compose_asks(services):

@@ -6,7 +6,8 @@ It knows nothing of jobs, HTTP or databases. Boxes, options and formats come fro
 needing Vina, Meeko, RDKit or gemmi load on first use.
 
 The subpackages are layered, each importing only those below it:
-``preflight_check``, ``docking``, ``interactions`` · ``poses``, ``site``, ``pockets`` ·
+``preflight_check``, ``docking``, ``interactions``, ``evidence`` · ``poses``, ``site``,
+``pockets``, ``rmsd``, ``plausibility`` ·
 ``receptor``, ``ligand`` · ``residues`` · ``core``.
 """
 

@@ -2,8 +2,10 @@
 
 Grid maps cost as much as a small docking, and reusing them gives identical scores, so
 :class:`DockingSession` computes them once and docks ligand after ligand; :func:`dock` is the
-one-ligand case of the same code path. ``Vina.dock`` holds the GIL for its whole run:
-callers that need heartbeats or cancellation must run this in a child process.
+one-ligand case of the same code path. A ligand with a ring that puckers is docked from a few
+ring conformations (:mod:`~dockyard.chem.ligand.conformers`) with the same maps, and the
+best-scoring docking kept: Vina never changes a ring's shape. ``Vina.dock`` holds the GIL for
+its whole run: callers that need heartbeats or cancellation must run this in a child process.
 """
 
 from __future__ import annotations
@@ -17,7 +19,13 @@ from vina import Vina
 
 from dockyard.chem.core.box import Box
 from dockyard.chem.core.options import DockingOptions, random_seed
-from dockyard.chem.core.progress import DOCKING_PROGRESS, DOCKING_STAGE, StageCallback
+from dockyard.chem.core.progress import (
+    DOCKING_PROGRESS,
+    DOCKING_STAGE,
+    START_LINE,
+    StageCallback,
+)
+from dockyard.chem.ligand.conformers import ring_conformers
 from dockyard.chem.ligand.prepare import PreparedLigand, ligand_from_file
 from dockyard.chem.poses import Pose, poses_to_sdf, read_poses
 from dockyard.chem.receptor.prepare import PreparedReceptor, box_out_of_reach, prepare_receptor
@@ -36,6 +44,8 @@ class DockingResult:
     """The seed actually used: docking again with it gives the same poses."""
     scoring: str = "vina"
     warnings: list[str] = field(default_factory=list)
+    ring_conformers: int = 1
+    """How many starting ring conformations were docked (the poses are the best one's)."""
 
     @property
     def best_score(self) -> float:
@@ -47,6 +57,7 @@ class DockingResult:
             "num_poses": len(self.poses),
             "seed": self.seed,
             "scoring": self.scoring,
+            "ring_conformers_docked": self.ring_conformers,
             "poses": [pose.to_dict() for pose in self.poses],
             "warnings": list(self.warnings),
         }
@@ -104,25 +115,28 @@ class DockingSession:
         if isinstance(ligand, str):
             ligand = ligand_from_file(ligand, "pdbqt")
         vina = self._vina_with_seed(options.seed or self.seed, stage)
-        stage(DOCKING_STAGE, DOCKING_PROGRESS[0])
-        try:
-            vina.set_ligand_from_string(ligand.pdbqt)
-            vina.dock(
-                exhaustiveness=options.exhaustiveness,
-                n_poses=options.num_poses,
-                min_rmsd=MIN_RMSD,
+        starts = ring_conformers(ligand, options.ring_conformers)
+        runs = []
+        for number, start in enumerate(starts):
+            fraction = DOCKING_PROGRESS[0] + (DOCKING_PROGRESS[1] - DOCKING_PROGRESS[0]) * (
+                number / len(starts)
             )
-            energies = vina.energies(n_poses=options.num_poses, energy_range=options.energy_range)
-            poses_pdbqt = vina.poses(n_poses=options.num_poses, energy_range=options.energy_range)
-        except Exception as error:
-            raise DockingError(f"Vina failed to dock {ligand.name}: {error}") from error
+            stage(DOCKING_STAGE, fraction)
+            if self.progress_bar and len(starts) > 1:
+                line = START_LINE.format(number=number + 1, total=len(starts))
+                os.write(1, f"\n{line}\n".encode())
+            runs.append(self._dock_one(vina, ligand.name, start, options))
+        best = min(range(len(runs)), key=lambda index: runs[index][0][0].affinity)
+        poses, poses_pdbqt = runs[best]
         stage("writing poses", DOCKING_PROGRESS[1])
-        poses = read_poses(energies, poses_pdbqt)
-        if not poses:
-            raise DockingError(f"Vina returned no poses for {ligand.name}.")
         extra = {"scoring_function": self.scoring, "seed": self.seed}
         sdf, bond_orders = poses_to_sdf(poses_pdbqt, poses, ligand.name, extra)
         warnings = list(ligand.notes) + self.box.warnings()
+        if len(starts) > 1:
+            warnings.append(
+                f"Docked from {len(starts)} starting ring conformations (Vina keeps rings "
+                f"rigid); the poses are those of the best-scoring one (number {best + 1})."
+            )
         if poses[0].affinity > 0:
             warnings.append(
                 "The best pose scores above 0 kcal/mol: the ligand probably does not fit in "
@@ -140,7 +154,28 @@ class DockingSession:
             seed=self.seed,
             scoring=self.scoring,
             warnings=warnings,
+            ring_conformers=len(starts),
         )
+
+    def _dock_one(
+        self, vina: Vina, name: str, ligand_pdbqt: str, options: DockingOptions
+    ) -> tuple[list[Pose], str]:
+        """Vina's poses (best first) and their PDBQT for one starting conformation."""
+        try:
+            vina.set_ligand_from_string(ligand_pdbqt)
+            vina.dock(
+                exhaustiveness=options.exhaustiveness,
+                n_poses=options.num_poses,
+                min_rmsd=MIN_RMSD,
+            )
+            energies = vina.energies(n_poses=options.num_poses, energy_range=options.energy_range)
+            poses_pdbqt = vina.poses(n_poses=options.num_poses, energy_range=options.energy_range)
+        except Exception as error:
+            raise DockingError(f"Vina failed to dock {name}: {error}") from error
+        poses = read_poses(energies, poses_pdbqt)
+        if not poses:
+            raise DockingError(f"Vina returned no poses for {name}.")
+        return poses, poses_pdbqt
 
     def _vina_with_seed(self, seed: int, stage: StageCallback) -> Vina:
         if self._vina is not None and seed == self.seed:

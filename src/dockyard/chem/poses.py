@@ -86,7 +86,7 @@ def poses_to_sdf(
         mol.ClearProp("meeko")
         records = [(mol, conformer.GetId()) for conformer in mol.GetConformers()]
     else:
-        records = [(_connectivity_only(model), -1) for model in split_models(poses_pdbqt)]
+        records = [(connectivity_only(model), -1) for model in split_models(poses_pdbqt)]
     out = io.StringIO()
     writer = Chem.SDWriter(out)
     for pose, (record, conf_id) in zip(poses, records, strict=True):
@@ -104,8 +104,9 @@ def poses_to_sdf(
     return out.getvalue(), mol is not None
 
 
-def _connectivity_only(model: str) -> Chem.Mol:
-    """A pose as an RDKit molecule bonded by distance, for PDBQT files without SMILES."""
+def connectivity_only(model: str) -> Chem.Mol:
+    """A pose (or any PDBQT molecule) as an RDKit molecule bonded by distance, for PDBQT files
+    without SMILES."""
     lines = []
     for serial, atom in enumerate(pdbqt.read_atoms(model, "poses"), start=1):
         if atom.ad_type in DUMMY_TYPES:
@@ -119,3 +120,15 @@ def _connectivity_only(model: str) -> Chem.Mol:
         mol = Chem.MolFromPDBBlock("\n".join(lines), sanitize=False, removeHs=False)
     mol.UpdatePropertyCache(strict=False)
     return mol
+
+
+def add_sdf_properties(sdf: str, properties: Sequence[dict[str, object]]) -> str:
+    """The SDF with more properties on each record, in order; the records are otherwise kept
+    byte for byte (read and written again by RDKit, a molecule could change)."""
+    records = sdf.split("$$$$\n")
+    out = []
+    for index, record in enumerate(records[:-1]):
+        values = properties[index] if index < len(properties) else {}
+        extra = "".join(f">  <{key}>\n{value}\n\n" for key, value in values.items())
+        out.append(record + extra + "$$$$\n")
+    return "".join(out) + records[-1]

@@ -49,6 +49,22 @@ AcceptWarningsOption = Annotated[
 ]
 
 
+TokenOption = Annotated[
+    str | None,
+    typer.Option(
+        "--token",
+        envvar="DOCKYARD_TOKEN",
+        help="API token of a server that has users (`dockyard tokens create`).",
+        show_default=False,
+    ),
+]
+
+
+def auth_headers(token: str | None) -> dict[str, str]:
+    """The headers that authenticate a command to a server (none in its single-user mode)."""
+    return {"Authorization": f"Bearer {token}"} if token else {}
+
+
 def check_box_options(center: Triple | None, size: Triple | None, autobox: Path | None) -> None:
     if autobox is not None and (center or size):
         fail("give either --center and --size, or --autobox-ligand, not both.")

@@ -51,8 +51,12 @@ def prepare(
         str | None, typer.Option(help="Waters to keep: 'A:301,A:302' or 'all'.")
     ] = None,
     keep_hetero: Annotated[
-        str, typer.Option(help="none, metals, cofactors, or residue names/ids (NDP,A:193).")
-    ] = "none",
+        str,
+        typer.Option(
+            help="auto (metals and cofactors lining the box), none, metals, cofactors, or "
+            "residue names/ids (NDP,A:193)."
+        ),
+    ] = "auto",
     altloc: Annotated[
         str | None, typer.Option(help="Alternate location to keep [default: highest occupancy].")
     ] = None,

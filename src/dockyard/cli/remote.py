@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import Annotated
+from typing import Annotated, Any
 
 import httpx
 import typer
@@ -12,7 +12,9 @@ from rich.table import Table
 from dockyard.cli.common import (
     DEFAULT_SERVER,
     ServerOption,
+    TokenOption,
     app,
+    auth_headers,
     console,
     fail,
     pose_table,
@@ -24,9 +26,11 @@ FOLLOW_SECONDS = 1.0
 FOLLOW_HELP = "Show a progress bar until the job ends; exit 1 unless it completes."
 
 
-def _get(server: str, path: str, **params: object) -> dict:
+def request(method: str, server: str, path: str, token: str | None, **kwargs: object) -> Any:
+    """One API call with the token; a refusal is printed as the server words it."""
+    url = f"{server.rstrip('/')}{path}"
     try:
-        response = httpx.get(f"{server.rstrip('/')}{path}", params=params, timeout=30)
+        response = httpx.request(method, url, headers=auth_headers(token), timeout=30, **kwargs)
     except httpx.HTTPError as error:
         fail(f"cannot reach Dockyard at {server} ({error}); is `dockyard serve` running?")
     if response.status_code >= 400:
@@ -37,15 +41,20 @@ def _get(server: str, path: str, **params: object) -> dict:
     return response.json()
 
 
+def _get(server: str, path: str, token: str | None, **params: object) -> dict:
+    return request("GET", server, path, token, params=params)
+
+
 @app.command()
 def jobs(
     server: ServerOption = DEFAULT_SERVER,
+    token: TokenOption = None,
     status: Annotated[str | None, typer.Option(help="Only jobs with this status.")] = None,
     limit: Annotated[int, typer.Option(min=1, max=500, help="How many jobs.")] = 20,
 ) -> None:
     """List the newest jobs on a running server."""
     params = {"limit": limit} | ({"status": status} if status else {})
-    page = _get(server, "/api/jobs", **params)
+    page = _get(server, "/api/jobs", token, **params)
     table = Table(title=f"Jobs on {server}")
     for column in ("id", "name", "status", "stage", "best score", "created"):
         table.add_column(column)
@@ -66,12 +75,13 @@ def jobs(
 def status(
     job_id: Annotated[int, typer.Argument(help="The job's id.")],
     server: ServerOption = DEFAULT_SERVER,
+    token: TokenOption = None,
     follow: Annotated[bool, typer.Option("--follow", "-f", help=FOLLOW_HELP)] = False,
 ) -> None:
     """Show one job on a running server: status, progress, scores."""
-    job = _get(server, f"/api/jobs/{job_id}")
+    job = _get(server, f"/api/jobs/{job_id}", token)
     if follow:
-        job = _follow(server, job)
+        job = _follow(server, job, token)
     console.print(
         f"[bold]Job {job['id']}[/] {job['name']}: [bold]{job['status']}[/] ({job['stage']})"
     )
@@ -86,12 +96,12 @@ def status(
         raise typer.Exit(1)
 
 
-def _follow(server: str, job: dict) -> dict:
+def _follow(server: str, job: dict, token: str | None) -> dict:
     """Poll the job once a second with a progress bar (its progress moves while Vina docks)."""
     with progress_bar() as progress:
         task = progress.add_task(job["stage"], total=1.0, completed=job["progress"])
         while job["status"] in UNFINISHED:
             time.sleep(FOLLOW_SECONDS)
-            job = _get(server, f"/api/jobs/{job['id']}")
+            job = _get(server, f"/api/jobs/{job['id']}", token)
             progress.update(task, description=job["stage"], completed=job["progress"])
     return job

@@ -24,7 +24,9 @@ from dockyard.cli.common import (
     ScoringOption,
     SeedOption,
     SizeOption,
+    TokenOption,
     app,
+    auth_headers,
     check_box_options,
     console,
     errors,
@@ -60,10 +62,18 @@ def screen(
     top: Annotated[int, typer.Option(min=1, help="How many ligands go in --top-sdf.")] = 100,
     name: Annotated[str, typer.Option(help="A name for the screen.")] = "",
     accept_warnings: AcceptWarningsOption = False,
+    validate: Annotated[
+        bool,
+        typer.Option(
+            help="First redock the --autobox-ligand from its SMILES alone and report its RMSD "
+            "to the reference pose."
+        ),
+    ] = False,
     server: Annotated[
         str | None,
         typer.Option(envvar="DOCKYARD_SERVER", help="Submit to this server instead and follow it."),
     ] = None,
+    token: TokenOption = None,
 ) -> None:
     """Screen a library against one receptor and box, with a progress bar and a leaderboard."""
     check_box_options(center, size, autobox_ligand)
@@ -79,12 +89,15 @@ def screen(
         "name": name,
         "skip_duplicates": not keep_duplicates,
         "accept_warnings": accept_warnings,
+        "validate": validate,
     }
     if center and size:
         fields |= dict(zip(("center_x", "center_y", "center_z"), center, strict=True))
         fields |= dict(zip(("size_x", "size_y", "size_z"), size, strict=True))
     if server:
-        _screen_on_server(server, receptor, library, autobox_ligand, fields, out, top_sdf, top)
+        _screen_on_server(
+            server, token, receptor, library, autobox_ligand, fields, out, top_sdf, top
+        )
     else:
         _screen_here(receptor, library, autobox_ligand, fields, workers, out, top_sdf, top)
 
@@ -132,6 +145,7 @@ def _screen_here(
                         options={key: fields[key] for key in _OPTION_KEYS},
                         name=fields["name"],
                         skip_duplicates=fields["skip_duplicates"],
+                        validate=fields["validate"],
                     ),
                     max_upload_bytes=1 << 40,
                     workers=workers,
@@ -154,6 +168,7 @@ def _screen_here(
             raise typer.Exit(130) from None
         finally:
             runner.stop()
+        _print_validation(screen_results.validation(store, job.id))
         _write(out, screen_results.results_csv(store, job.id))
         _write(top_sdf, screen_results.top_poses_sdf(store, job.id, top))
         store.close()
@@ -169,6 +184,7 @@ _OPTION_KEYS = ("exhaustiveness", "num_poses", "seed", "scoring")
 
 def _screen_on_server(
     server: str,
+    token: str | None,
     receptor: Path,
     library: Path,
     reference: Path | None,
@@ -178,15 +194,19 @@ def _screen_on_server(
     top: int,
 ) -> None:
     base = server.rstrip("/")
+    headers = auth_headers(token)
     data = {key: str(value) for key, value in fields.items() if value not in (None, "")}
     data["skip_duplicates"] = str(fields["skip_duplicates"]).lower()
     data["accept_warnings"] = str(fields["accept_warnings"]).lower()
+    data["validate"] = str(fields["validate"]).lower()
     try:
         with receptor.open("rb") as rec, library.open("rb") as lib:
             files = {"receptor": (receptor.name, rec), "library": (library.name, lib)}
             if reference is not None:
                 files["reference_ligand"] = (reference.name, reference.read_bytes())
-            response = httpx.post(f"{base}/api/screens", data=data, files=files, timeout=600)
+            response = httpx.post(
+                f"{base}/api/screens", data=data, files=files, headers=headers, timeout=600
+            )
     except httpx.HTTPError as error:
         fail(f"cannot reach Dockyard at {server} ({error}); is `dockyard serve` running?")
     if response.status_code >= 400:
@@ -195,15 +215,36 @@ def _screen_on_server(
     screen_id = created["job_id"]
     console.print(f"Screen {screen_id}: {created['total']} ligands — {base}/screens/{screen_id}")
 
-    _follow(lambda: httpx.get(f"{base}/api/screens/{screen_id}", timeout=60).json())
+    screen_url = f"{base}/api/screens/{screen_id}"
+    _follow(lambda: httpx.get(screen_url, headers=headers, timeout=60).json())
+    _print_validation(httpx.get(screen_url, headers=headers, timeout=60).json()["validation"])
     if out is not None:
-        _write(out, _stream(f"{base}/api/screens/{screen_id}/{RESULTS_CSV}"))
+        _write(out, _stream(f"{screen_url}/{RESULTS_CSV}", headers))
     if top_sdf is not None:
-        _write(top_sdf, _stream(f"{base}/api/screens/{screen_id}/top.sdf?n={top}"))
+        _write(top_sdf, _stream(f"{screen_url}/top.sdf?n={top}", headers))
 
 
-def _stream(url: str) -> Iterable[str]:
-    with httpx.stream("GET", url, timeout=600) as response:
+def _print_validation(validation: dict[str, Any] | None) -> None:
+    """One line on the redocking of the reference ligand (``--validate``)."""
+    if validation is None:
+        return
+    if validation["status"] != "completed":
+        console.print(f"Validation {validation['status']}: {validation.get('error') or ''}")
+        return
+    best, top1 = validation["best_rmsd"], validation["top1_rmsd"]
+    console.print(
+        f"Validation: the reference ligand redocked at {validation['best_score']:.2f} kcal/mol; "
+        f"top pose {_angstrom(top1)} from the reference pose, closest pose "
+        f"{_angstrom(best)} (pose {validation['best_rank']})"
+    )
+
+
+def _angstrom(value: float | None) -> str:
+    return "—" if value is None else f"{value:.2f} Å"
+
+
+def _stream(url: str, headers: dict[str, str]) -> Iterable[str]:
+    with httpx.stream("GET", url, headers=headers, timeout=600) as response:
         yield from response.iter_text()
 
 

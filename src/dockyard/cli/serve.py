@@ -7,8 +7,30 @@ from typing import Annotated
 
 import typer
 
-from dockyard.cli.common import app, console
-from dockyard.config import get_settings
+from dockyard.cli.common import app, console, fail
+from dockyard.config import Settings, get_settings
+
+LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
+
+
+def refuse_exposed_single_user(host: str, settings: Settings) -> None:
+    """Without users anyone who reaches the server is its admin: fine on this machine only."""
+    if host in LOOPBACK_NAMES or host.startswith("127."):
+        return
+    from dockyard.jobs.store import Store
+
+    store = Store.open(settings.resolved_database_url)
+    try:
+        has_users = store.accounts.has_users()
+    finally:
+        store.close()
+    if not has_users:
+        fail(
+            f"refusing to serve on {host}: this server has no users, so anyone who can reach it "
+            "could run and delete jobs. Create the first admin first — "
+            "`dockyard users add NAME --admin` (it prints a one-time password) — "
+            "or serve on 127.0.0.1."
+        )
 
 
 @app.command()
@@ -29,6 +51,7 @@ def serve(
     from dockyard.web.assets import missing_assets
 
     settings = get_settings(data_dir=data_dir, workers=workers)
+    refuse_exposed_single_user(host, settings)
     runs = (
         "jobs go to `dockyard worker` processes through Redis"
         if settings.redis_url

@@ -20,7 +20,10 @@ from dockyard.errors import DockyardError
 def worker(
     queues: Annotated[
         str | None,
-        typer.Option(help="Comma-separated RQ queues to take jobs from (default: DOCKYARD_QUEUE)."),
+        typer.Option(
+            help="Comma-separated RQ queues to take jobs from, by priority "
+            "(default: DOCKYARD_QUEUE, then DOCKYARD_QUEUE-bulk for screen chunks)."
+        ),
     ] = None,
     burst: Annotated[
         bool, typer.Option("--burst", help="Quit once the queues are empty instead of waiting.")
@@ -39,7 +42,13 @@ def worker(
             "[yellow]warning:[/] DOCKYARD_DATABASE_URL is not set; using the SQLite file in "
             f"{settings.data_dir.resolve()}, which only workers on this machine can share."
         )
-    names = [name.strip() for name in (queues or settings.queue).split(",") if name.strip()]
+    from dockyard.runners.rq.queue import worker_queue_names
+
+    names = (
+        [name.strip() for name in queues.split(",") if name.strip()]
+        if queues
+        else worker_queue_names(settings.queue)
+    )
     if not names:
         fail("give at least one queue name.")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")

@@ -13,6 +13,8 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
+    Boolean,
     DateTime,
     Enum,
     Float,
@@ -54,6 +56,8 @@ FINISHED_STATUSES = frozenset({JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.
 DOCK_KIND = "dock"
 SCREEN_KIND = "screen"
 CHUNK_KIND = "screen_chunk"
+VALIDATION_KIND = "screen_validation"
+"""A screen's redocking of its reference ligand (``validate=true``), run before its chunks."""
 CONTAINER_KINDS = frozenset({SCREEN_KIND})
 """Kinds that no runner executes: a screen is done by its chunks (jobs with ``parent_id``)."""
 
@@ -91,6 +95,7 @@ class Job(Base):
     __table_args__ = (
         Index("ix_jobs_status_id", "status", "id"),
         Index("ix_jobs_parent_id", "parent_id", "id"),
+        Index("ix_jobs_owner_status", "owner_id", "status"),
         {"sqlite_autoincrement": True},
     )
     """AUTOINCREMENT: SQLite never gives the id of a deleted job to a new one (migration 0004)."""
@@ -99,6 +104,9 @@ class Job(Base):
     parent_id: Mapped[int | None] = mapped_column(
         ForeignKey("jobs.id", ondelete="CASCADE"), nullable=True
     )
+    owner_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    """The user who submitted it (a chunk: its screen's owner); None until the first admin
+    claims it. No foreign key: users are disabled, never deleted (see migration 0005)."""
     kind: Mapped[str] = mapped_column(String(32), default=DOCK_KIND)
     name: Mapped[str] = mapped_column(String(200), default="")
     status: Mapped[JobStatus] = mapped_column(
@@ -195,4 +203,77 @@ class ScreenLigand(Base):
     num_poses: Mapped[int | None] = mapped_column(Integer, nullable=True)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     poses_sdf: Mapped[str | None] = mapped_column(Text, nullable=True)
+    plausible: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    """PoseBusters' verdict on the top pose; checked for the screen's best ligands only."""
+    evidence: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    """The top pose's evidence, as a docking's poses carry it (see ``chem.evidence``)."""
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+ADMIN_ROLE = "admin"
+MEMBER_ROLE = "member"
+ROLES = (ADMIN_ROLE, MEMBER_ROLE)
+
+
+class User(Base):
+    """An account of a shared server; the quota columns override the settings when set."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(16), default=MEMBER_ROLE)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    max_active_jobs: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    max_screen_ligands: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    max_stored_bytes: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == ADMIN_ROLE
+
+
+class ApiToken(Base):
+    """A bearer token: only its SHA-256 is kept (the secret is random, so no slow hash)."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class Group(Base):
+    __tablename__ = "groups"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class GroupMember(Base):
+    __tablename__ = "group_members"
+
+    group_id: Mapped[int] = mapped_column(
+        ForeignKey("groups.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+
+
+class JobShare(Base):
+    """A job or screen its group's members may read (never cancel or delete)."""
+
+    __tablename__ = "job_shares"
+
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True)
+    group_id: Mapped[int] = mapped_column(
+        ForeignKey("groups.id", ondelete="CASCADE"), primary_key=True
+    )

@@ -19,7 +19,14 @@ from dockyard.jobs.models import Job
 DEFAULT_PH = PreparationOptions().ph
 """The pH of jobs that do not record one (stored before preparation options existed)."""
 
-OPTION_FIELDS = ("scoring", "exhaustiveness", "num_poses", "energy_range", "seed")
+OPTION_FIELDS = (
+    "scoring",
+    "exhaustiveness",
+    "num_poses",
+    "energy_range",
+    "seed",
+    "ring_conformers",
+)
 """The docking options a job stores, as the form, the CLI and the pages name them."""
 
 
@@ -85,6 +92,7 @@ class TargetParams:
     num_poses: int | None = None
     energy_range: float | None = None
     seed: int | None = None
+    ring_conformers: int | None = None
 
     @classmethod
     def from_dict(cls, params: Mapping[str, Any]) -> Self:

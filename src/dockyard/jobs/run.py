@@ -32,6 +32,7 @@ from dockyard.chem import (
 )
 from dockyard.errors import DockyardError, UnavailableError
 from dockyard.jobs.db import patiently
+from dockyard.jobs.evidence import check_poses, evidence_inputs
 from dockyard.jobs.files import (
     PDBQT_MEDIA,
     POSES_PDBQT,
@@ -41,10 +42,11 @@ from dockyard.jobs.files import (
     SDF_MEDIA,
     upload_name,
 )
-from dockyard.jobs.models import CHUNK_KIND, DOCK_KIND, Job
+from dockyard.jobs.models import CHUNK_KIND, DOCK_KIND, VALIDATION_KIND, Job
 from dockyard.jobs.params import DockParams
 from dockyard.jobs.screen_chunks import run_screen_chunk
 from dockyard.jobs.store import Claim, ClaimLost, Store, StoredFile
+from dockyard.jobs.validation import run_validation
 
 log = logging.getLogger(__name__)
 
@@ -119,12 +121,23 @@ def run_docking(
     else:
         smiles = params.ligand.stereoisomers
         result, extra = _dock_stereoisomers(receptor, ligands, box, options, report, smiles)
+    report("checking poses", 0.99)
     results = {**result.to_dict(), **extra, "receptor_report": receptor.report}
+    poses_sdf = _add_evidence(store, job, result.poses_sdf, results)
     files += [
         StoredFile(POSES_PDBQT, result.poses_pdbqt.encode(), PDBQT_MEDIA),
-        StoredFile(POSES_SDF, result.poses_sdf.encode(), SDF_MEDIA),
+        StoredFile(POSES_SDF, poses_sdf.encode(), SDF_MEDIA),
     ]
     return results, files
+
+
+def _add_evidence(store: Store, job: Job, poses_sdf: str, results: dict[str, Any]) -> str:
+    """Each pose's RMSD to the reference ligand and plausibility, into ``results`` and the SDF."""
+    fields, warnings, annotated = check_poses(evidence_inputs(store, job.id), poses_sdf)
+    for pose, evidence in zip(results["poses"], fields, strict=False):
+        pose.update(evidence)
+    results["warnings"] = [*results.get("warnings", []), *warnings]
+    return annotated
 
 
 def _receptor(
@@ -172,4 +185,5 @@ def _dock_stereoisomers(
 HANDLERS: dict[str, Callable[..., tuple[dict[str, Any], list[StoredFile]]]] = {
     DOCK_KIND: run_docking,
     CHUNK_KIND: run_screen_chunk,
+    VALIDATION_KIND: run_validation,
 }

@@ -15,6 +15,7 @@ from typing import Any
 from dockyard.chem import DockingOptions, DockingSession, PreparedReceptor
 from dockyard.chem.ligand.properties import ligand_efficiency
 from dockyard.errors import DockyardError
+from dockyard.jobs.evidence import EvidenceInputs, check_poses, evidence_inputs
 from dockyard.jobs.files import RECEPTOR_PDBQT
 from dockyard.jobs.models import Job, LigandStatus, ScreenLigand
 from dockyard.jobs.params import ChunkParams, ScreenParams
@@ -23,6 +24,12 @@ from dockyard.jobs.screen_store import LigandOutcome
 from dockyard.jobs.store import Claim, Store, StoredFile
 
 PROGRESS_INTERVAL = 1.0
+
+EVIDENCE_TOP = 100
+"""A ligand whose score ranks among the screen's best this many when it is docked gets its
+top pose checked (plausibility, RMSD to the reference ligand). Scores only get better, so
+every ligand of the final best this many is checked; in a library in random order about
+``EVIDENCE_TOP * (1 + ln(total / EVIDENCE_TOP))`` ligands are."""
 
 
 def run_screen_chunk(
@@ -39,6 +46,7 @@ def run_screen_chunk(
     threads = min(cpu or 1, options.exhaustiveness)
     docker = DockingSession(receptor, params.search_box(), options.scoring, threads, options.seed)
     todo = store.screens.pending_ligands(screen.id, ChunkParams.from_job(job))
+    inputs = evidence_inputs(store, screen.id)
     counts = {"docked": 0, "failed": 0, "duplicates": 0}
     last_report = 0.0
     for number, (ligand, prepared) in enumerate(prepared_ahead(todo, params.ph)):
@@ -47,6 +55,8 @@ def run_screen_chunk(
             store.screens.touch(screen.id)
             last_report = time.monotonic()
         outcome = dock_ligand(store, screen.id, params, ligand, prepared, docker, options)
+        if _among_the_best(store, screen.id, outcome):
+            add_top_pose_evidence(inputs, outcome)
         store.screens.record_ligand(claim, screen.id, ligand.index, outcome)
         counts[outcome.counter] += 1
     store.screens.touch(screen.id)
@@ -89,6 +99,26 @@ def dock_ligand(
         },
         "docked",
     )
+
+
+def _among_the_best(store: Store, screen_id: int, outcome: LigandOutcome) -> bool:
+    score = outcome.values.get("score")
+    if score is None or outcome.values["status"] != LigandStatus.COMPLETED:
+        return False
+    threshold = store.screens.kth_best_score(screen_id, EVIDENCE_TOP)
+    return threshold is None or score <= threshold
+
+
+def add_top_pose_evidence(inputs: EvidenceInputs, outcome: LigandOutcome) -> None:
+    """The top pose's plausibility and RMSD to the reference, into the ligand's result."""
+    fields, _warnings, annotated = check_poses(inputs, outcome.values["poses_sdf"], first_only=True)
+    if fields and fields[0]:
+        plausibility = fields[0].get("plausibility")
+        outcome.values |= {
+            "evidence": fields[0],
+            "plausible": None if plausibility is None else plausibility["valid"],
+            "poses_sdf": annotated,
+        }
 
 
 def _failed(message: str, described: Mapping[str, Any] | None = None) -> LigandOutcome:

@@ -16,7 +16,15 @@ import numpy as np
 from sqlalchemy import func, select
 
 from dockyard.errors import InputError, NotFoundError
-from dockyard.jobs.models import SCREEN_KIND, Job, LigandStatus, Screen, ScreenLigand, utcnow
+from dockyard.jobs.models import (
+    SCREEN_KIND,
+    VALIDATION_KIND,
+    Job,
+    LigandStatus,
+    Screen,
+    ScreenLigand,
+    utcnow,
+)
 from dockyard.jobs.store import Store
 
 SORTABLE = {
@@ -31,7 +39,8 @@ SORTABLE = {
 }
 CSV_COLUMNS = (
     "rank", "index", "name", "status", "score", "ligand_efficiency", "heavy_atoms",
-    "molecular_weight", "logp", "smiles", "duplicate_of", "error",
+    "molecular_weight", "logp", "smiles", "duplicate_of", "error", "plausible",
+    "plausibility_failed", "rmsd_to_reference", "rmsd_kind", "mcs_atoms",
 )  # fmt: skip
 EXPORT_BATCH = 1000
 
@@ -42,6 +51,9 @@ class LigandFilter:
     name: str | None = None
     min_score: float | None = None
     max_score: float | None = None
+    plausible: bool | None = None
+    """True: only ligands whose top pose passed the plausibility checks (the checked ones are
+    the screen's best); False: only those that failed them."""
 
     def apply(self, query):
         if self.status is not None:
@@ -52,6 +64,8 @@ class LigandFilter:
             query = query.where(ScreenLigand.score >= self.min_score)
         if self.max_score is not None:
             query = query.where(ScreenLigand.score <= self.max_score)
+        if self.plausible is not None:
+            query = query.where(ScreenLigand.plausible.is_(self.plausible))
         return query
 
 
@@ -78,6 +92,17 @@ def ligand_row(ligand: ScreenLigand) -> dict[str, Any]:
         or (ligand.source if ligand.source_format == "smiles" else None),
         "duplicate_of": ligand.duplicate_of,
         "error": ligand.error,
+        **top_pose_evidence(ligand.evidence or {}),
+    }
+
+
+def top_pose_evidence(evidence: dict[str, Any]) -> dict[str, Any]:
+    """The top pose's evidence, every key present (None for a ligand that was not checked)."""
+    return {
+        "plausibility": evidence.get("plausibility"),
+        "rmsd_to_reference": evidence.get("rmsd_to_reference"),
+        "rmsd_kind": evidence.get("rmsd_kind"),
+        "mcs_atoms": evidence.get("mcs_atoms"),
     }
 
 
@@ -108,6 +133,20 @@ def overview(store: Store, screen_id: int, top: int = 10) -> dict[str, Any]:
         "elapsed_seconds": elapsed,
         "leaderboard": leaders,
     }
+
+
+def validation(store: Store, screen_id: int) -> dict[str, Any] | None:
+    """The redocking of the screen's reference ligand (``validate=true``), or None: its
+    ``status``, ``job_id``, ``error`` and, once completed, ``top1_rmsd``, ``best_rmsd``,
+    ``best_rank`` and ``best_score``."""
+    query = select(Job).where(Job.parent_id == screen_id, Job.kind == VALIDATION_KIND)
+    with store.session() as session:
+        job = session.scalars(query.limit(1)).first()
+    if job is None:
+        return None
+    found = dict.fromkeys(("top1_rmsd", "best_rmsd", "best_rank", "best_score"))
+    found |= (job.results or {}).get("validation") or {}
+    return {"status": job.status.value, "job_id": job.id, "error": job.error, **found}
 
 
 def list_ligands(
@@ -191,6 +230,10 @@ def results_csv(store: Store, screen_id: int) -> Iterator[str]:
     for rank, ligand in enumerate(_ranked(store, screen_id), start=1):
         row = ligand_row(ligand)
         row["rank"] = rank if ligand.score is not None else ""
+        checks = row["plausibility"]
+        if checks is not None:
+            row["plausible"] = checks["valid"]
+            row["plausibility_failed"] = " ".join(checks["failed"])
         writer.writerow(row)
         if rank % EXPORT_BATCH == 0:
             yield buffer.getvalue()

@@ -19,6 +19,7 @@ from dockyard.jobs.fence import Claim, StoredFile, fenced, file_row
 from dockyard.jobs.models import (
     CHUNK_KIND,
     SCREEN_KIND,
+    VALIDATION_KIND,
     Job,
     JobStatus,
     LigandStatus,
@@ -63,8 +64,12 @@ class ScreenStore:
         chunk_size: Callable[[int], int],
         max_attempts: int,
         time_limit: float,
+        owner_id: int | None = None,
+        validate: bool = False,
     ) -> Job:
-        """Store a screen, its ligands and its chunks in one transaction.
+        """Store a screen, its ligands and its chunks (owned by its owner) in one transaction
+        (with ``validate``, first the job that redocks its reference ligand:
+        :mod:`dockyard.jobs.validation`).
 
         ``entries`` is read as a stream; ``chunk_size`` gets the number of ligands once they
         are all stored. A library that turns out unusable halfway leaves nothing behind.
@@ -72,6 +77,7 @@ class ScreenStore:
         now = utcnow()
         with self.session() as session, session.begin():
             screen = Job(
+                owner_id=owner_id,
                 kind=SCREEN_KIND,
                 name=name,
                 params=params,
@@ -104,22 +110,32 @@ class ScreenStore:
                 total += len(batch)
             size = chunk_size(total)
             session.add(Screen(job_id=screen.id, total=total, completed=0, failed=0, duplicates=0))
+            child = {
+                "parent_id": screen.id,
+                "owner_id": owner_id,
+                "status": JobStatus.PENDING,
+                "stage": "queued",
+                "progress": 0.0,
+                "attempt": 0,
+                "max_attempts": max_attempts,
+                "time_limit": time_limit,
+                "created_at": now,
+                "updated_at": now,
+            }
+            if validate:
+                session.execute(
+                    insert(Job),
+                    [{**child, "kind": VALIDATION_KIND, "name": f"{name} [validation]",
+                      "params": {}}],
+                )  # fmt: skip
             session.execute(
                 insert(Job),
                 [
                     {
+                        **child,
                         "kind": CHUNK_KIND,
-                        "parent_id": screen.id,
                         "name": f"{screen.name} [{start + 1}-{min(start + size, total)}]",
                         "params": ChunkParams(start, min(start + size, total)).to_dict(),
-                        "status": JobStatus.PENDING,
-                        "stage": "queued",
-                        "progress": 0.0,
-                        "attempt": 0,
-                        "max_attempts": max_attempts,
-                        "time_limit": time_limit,
-                        "created_at": now,
-                        "updated_at": now,
                     }
                     for start in range(0, total, size)
                 ],
@@ -203,6 +219,18 @@ class ScreenStore:
         with self.session() as session:
             return list(session.scalars(query))
 
+    def kth_best_score(self, screen_id: int, k: int) -> float | None:
+        """The k-th best score docked so far, or None while fewer than k ligands have one."""
+        query = (
+            select(ScreenLigand.score)
+            .where(ScreenLigand.screen_id == screen_id, ScreenLigand.score.is_not(None))
+            .order_by(ScreenLigand.score)
+            .offset(k - 1)
+            .limit(1)
+        )
+        with self.session() as session:
+            return session.scalar(query)
+
     def first_with_smiles(self, screen_id: int, smiles: str, index: int) -> int | None:
         """The lowest-numbered other ligand of the screen already known to be this molecule."""
         query = select(func.min(ScreenLigand.index)).where(
@@ -238,7 +266,9 @@ class ScreenStore:
                     continue
                 chunk_error = session.scalar(
                     select(Job.error).where(
-                        Job.parent_id == screen_id, Job.status == JobStatus.FAILED
+                        Job.parent_id == screen_id,
+                        Job.kind == CHUNK_KIND,
+                        Job.status == JobStatus.FAILED,
                     )
                 )
                 orphaned = session.execute(
@@ -305,6 +335,8 @@ def _mark_duplicates(session: Session, screen_id: int) -> None:
                 "ligand_efficiency": None,
                 "num_poses": None,
                 "poses_sdf": None,
+                "plausible": None,
+                "evidence": None,
             }
             result = session.execute(
                 update(ScreenLigand)

@@ -11,16 +11,16 @@ module checks and submits screens; the store writes them and keeps their state
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
 from dockyard.chem import DockingOptions
 from dockyard.chem.core.formats import LibraryLimits
 from dockyard.chem.core.options import random_seed
-from dockyard.chem.ligand.library import read_library
+from dockyard.chem.ligand.library import LibraryEntry, read_library
 from dockyard.config import Settings
-from dockyard.errors import InputError
+from dockyard.errors import InputError, QuotaError
 from dockyard.jobs.models import Job
 from dockyard.jobs.params import OPTION_FIELDS
 from dockyard.jobs.store import Store
@@ -45,6 +45,8 @@ class ScreenRequest:
     name: str = ""
     skip_duplicates: bool = True
     chunk_size: Any = None
+    validate: bool = False
+    """Redock the reference ligand first (:mod:`dockyard.jobs.validation`)."""
 
 
 def chunk_size_for(total: int, workers: int, requested: Any = None) -> int:
@@ -82,6 +84,8 @@ def submit_screen(
     time_limit: float = 3600.0,
     limits: LibraryLimits | None = None,
     prepare: Callable[..., StoredTarget] = screen_target,
+    owner_id: int | None = None,
+    max_ligands: int | None = None,
 ) -> Job:
     """Check the target, read the library as a stream, and store the screen with its chunks.
 
@@ -90,6 +94,12 @@ def submit_screen(
     """
     if request.library is None:
         raise InputError("A ligand library file is required.", field="library")
+    if request.validate and request.target.reference_ligand is None:
+        raise InputError(
+            "validate=true redocks the reference ligand, and this screen has none: upload a "
+            "reference_ligand (the box is then drawn around it).",
+            field="validate",
+        )
     options_given = {
         key: value for key, value in request.options.items() if value not in (None, "")
     }
@@ -107,8 +117,26 @@ def submit_screen(
         name=(request.name or "").strip()[:200] or f"screen of {request.library.filename}",
         params=params,
         files=target.files,
-        entries=read_library(request.library.stream, request.library.filename, limits),
+        entries=at_most(
+            read_library(request.library.stream, request.library.filename, limits), max_ligands
+        ),
         chunk_size=lambda total: chunk_size_for(total, workers, request.chunk_size),
         max_attempts=max_attempts,
         time_limit=time_limit,
+        owner_id=owner_id,
+        validate=request.validate,
     )
+
+
+def at_most(entries: Iterable[LibraryEntry], limit: int | None) -> Iterator[LibraryEntry]:
+    """The library's entries, refused as soon as there are more than ``limit`` (a quota):
+    read as a stream, so an oversized library is never stored whole first."""
+    for count, entry in enumerate(entries, start=1):
+        if limit is not None and count > limit:
+            raise QuotaError(
+                f"This library has more than {limit} ligands, the most one screen of yours may "
+                "have; split it into several screens, or ask an admin to raise your limit.",
+                field="library",
+                code="too_many_ligands",
+            )
+        yield entry

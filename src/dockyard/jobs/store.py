@@ -18,10 +18,11 @@ from datetime import datetime, timedelta
 from functools import cached_property
 from typing import Any
 
-from sqlalchemy import Engine, delete, func, select, update
+from sqlalchemy import Engine, case, delete, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from dockyard.errors import ConflictError, NotFoundError
+from dockyard.errors import ConflictError, ForbiddenError, NotFoundError
+from dockyard.jobs.accounts import SINGLE_USER, AccountStore, Viewer, visible, writable
 from dockyard.jobs.db import make_engine, migrate
 from dockyard.jobs.fence import Claim, ClaimLost, StoredFile, fenced, file_row
 from dockyard.jobs.models import (
@@ -43,6 +44,8 @@ class PendingJob:
     attempt: int
     time_limit: float
     updated_at: datetime
+    bulk: bool = False
+    """A screen's chunk: queued behind single dockings."""
 
 
 class Store:
@@ -72,6 +75,11 @@ class Store:
         return ScreenStore(self.session)
 
     @cached_property
+    def accounts(self) -> AccountStore:
+        """Users, API tokens, groups and shares."""
+        return AccountStore(self.session)
+
+    @cached_property
     def identity(self) -> str:
         """A short name of this database, the same in every process that opens it: keeps apart
         what two servers on one machine (say, a test run beside the real one) write locally."""
@@ -93,10 +101,12 @@ class Store:
         files: Iterable[StoredFile] = (),
         max_attempts: int = 3,
         time_limit: float = 3600.0,
+        owner_id: int | None = None,
     ) -> Job:
         now = utcnow()
         with self.session() as session, session.begin():
             job = Job(
+                owner_id=owner_id,
                 kind=kind,
                 name=name,
                 params=params,
@@ -122,6 +132,27 @@ class Store:
             raise NotFoundError(f"There is no job {job_id}.", field="job_id")
         return job
 
+    def job_for(
+        self, viewer: Viewer, job_id: int, *, write: bool = False, field: str = "job_id"
+    ) -> Job:
+        """Job ``job_id`` as ``viewer`` may have it: another user's job is missing, never
+        forbidden (its existence is not theirs to learn); a job shared with them is read-only.
+        ``field`` names the parameter that gave the id (``screen_id``: a screen)."""
+        noun = "screen" if field == "screen_id" else "job"
+        with self.session() as session:
+            job = session.scalar(select(Job).where(Job.id == job_id, visible(viewer)))
+            if job is not None and write:
+                mine = session.scalar(select(Job.id).where(Job.id == job_id, writable(viewer)))
+                if mine is None:
+                    raise ForbiddenError(
+                        f"{noun.capitalize()} {job_id} is shared with you to read; only its "
+                        "owner can change it.",
+                        field=field,
+                    )
+        if job is None:
+            raise NotFoundError(f"There is no {noun} {job_id}.", field=field)
+        return job
+
     def list_jobs(
         self,
         *,
@@ -129,12 +160,19 @@ class Store:
         before: int | None = None,
         status: JobStatus | None = None,
         parent_id: int | None = None,
+        viewer: Viewer = SINGLE_USER,
     ) -> list[Job]:
         """Newest first; ``before`` is the cursor (an id), so a page costs the same at any depth.
 
-        Top-level jobs only, unless ``parent_id`` asks for the chunks of one screen.
+        Top-level jobs only, unless ``parent_id`` asks for the chunks of one screen; only
+        those ``viewer`` may read.
         """
-        query = select(Job).where(Job.parent_id == parent_id).order_by(Job.id.desc()).limit(limit)
+        query = (
+            select(Job)
+            .where(Job.parent_id == parent_id, visible(viewer))
+            .order_by(Job.id.desc())
+            .limit(limit)
+        )
         if before is not None:
             query = query.where(Job.id < before)
         if status is not None:
@@ -149,9 +187,16 @@ class Store:
             counts.update({status.value: n for status, n in session.execute(query)})
         return counts
 
-    def changed_since(self, since: datetime, job_id: int | None = None) -> list[Job]:
-        """Jobs updated after ``since``, oldest change first (live updates)."""
-        query = select(Job).where(Job.updated_at > since).order_by(Job.updated_at).limit(200)
+    def changed_since(
+        self, since: datetime, job_id: int | None = None, viewer: Viewer = SINGLE_USER
+    ) -> list[Job]:
+        """Jobs ``viewer`` may read updated after ``since``, oldest change first (live updates)."""
+        query = (
+            select(Job)
+            .where(Job.updated_at > since, visible(viewer))
+            .order_by(Job.updated_at)
+            .limit(200)
+        )
         if job_id is not None:
             query = query.where(Job.id == job_id)
         else:
@@ -170,6 +215,15 @@ class Store:
         query = select(JobFile.name, JobFile.role, JobFile.size).where(JobFile.job_id == job_id)
         with self.session() as session:
             return [tuple(row) for row in session.execute(query.order_by(JobFile.name))]
+
+    def find_upload(self, job_id: int, stem: str) -> StoredFile | None:
+        """The upload stored as ``stem.<format>`` (e.g. ``reference_ligand.sdf``), if any."""
+        query = select(JobFile).where(JobFile.job_id == job_id, JobFile.name.startswith(f"{stem}."))
+        with self.session() as session:
+            for row in session.scalars(query):
+                if row.name.rpartition(".")[0] == stem:
+                    return StoredFile(row.name, row.content, row.media_type)
+        return None
 
     # -- user actions -----------------------------------------------------------------
 
@@ -237,10 +291,32 @@ class Store:
             return Claim(job_id, attempt, job.time_limit)
 
     def pending_ids(self, limit: int) -> list[int]:
+        """The next pending jobs to run, fairly: single dockings before screen chunks, and
+        within each, round-robin across owners — an owner's n-th oldest pending job waits
+        behind everyone's turns before it, counting the jobs they already have running — so one
+        person's big screen or batch never holds back another's jobs."""
+        runnable = Job.kind.not_in(CONTAINER_KINDS)
+        bulk = case((Job.parent_id.is_(None), 0), else_=1)
+        turn = func.row_number().over(partition_by=(bulk, Job.owner_id), order_by=Job.id)
+        ranked = (
+            select(Job.id, Job.owner_id, bulk.label("bulk"), turn.label("turn"))
+            .where(Job.status == JobStatus.PENDING, runnable)
+            .subquery()
+        )
+        running = (
+            select(Job.owner_id, func.count().label("running"))
+            .where(Job.status == JobStatus.RUNNING, runnable)
+            .group_by(Job.owner_id)
+            .subquery()
+        )
         query = (
-            select(Job.id)
-            .where(Job.status == JobStatus.PENDING, Job.kind.not_in(CONTAINER_KINDS))
-            .order_by(Job.id)
+            select(ranked.c.id)
+            .outerjoin(running, running.c.owner_id.is_not_distinct_from(ranked.c.owner_id))
+            .order_by(
+                ranked.c.bulk,
+                ranked.c.turn + func.coalesce(running.c.running, 0),
+                ranked.c.id,
+            )
             .limit(limit)
         )
         with self.session() as session:
@@ -415,7 +491,7 @@ class Store:
     def pending_jobs(self, *, after: int = 0, limit: int = 500) -> list[PendingJob]:
         """Runnable pending jobs by id from ``after`` on: what a queue should hold (reconciler)."""
         query = (
-            select(Job.id, Job.attempt, Job.time_limit, Job.updated_at)
+            select(Job.id, Job.attempt, Job.time_limit, Job.updated_at, Job.parent_id.is_not(None))
             .where(
                 Job.status == JobStatus.PENDING,
                 Job.kind.not_in(CONTAINER_KINDS),

@@ -18,15 +18,28 @@ from dockyard.config import Settings, get_settings, require_extra
 from dockyard.jobs.store import Store
 from dockyard.runners import LocalRunner, Runner
 from dockyard.runners.chemistry import ChemistryPool
-from dockyard.web.api import analysis, events, health, jobs, prepare, screens, workers
+from dockyard.web.api import (
+    analysis,
+    events,
+    health,
+    jobs,
+    me,
+    prepare,
+    screens,
+    shares,
+    workers,
+)
+from dockyard.web.auth import GATE, install_auth
 from dockyard.web.errors import install_error_handlers
+from dockyard.web.headers import SecurityHeadersMiddleware
 from dockyard.web.limits import BodyLimitMiddleware
 from dockyard.web.origin import SameOriginMiddleware
+from dockyard.web.pages import accounts as account_pages
 from dockyard.web.pages import jobs as job_pages
 from dockyard.web.pages import screens as screen_pages
 from dockyard.web.pages import submit
 from dockyard.web.pages import workers as worker_pages
-from dockyard.web.schemas import error_components
+from dockyard.web.schemas import error_components, error_responses
 
 log = logging.getLogger(__name__)
 
@@ -40,12 +53,18 @@ ROUTERS = (
     screens.router,
     analysis.router,
     workers.router,
+    me.router,
+    shares.router,
     submit.router,
     job_pages.router,
     screen_pages.router,
     worker_pages.router,
+    account_pages.login_router,
+    account_pages.router,
 )
 """The API's routers, in the order of its OpenAPI document, then the pages'."""
+OPEN_ROUTERS = (health.router, account_pages.login_router)
+"""The routers anyone may reach; every other one is behind :data:`dockyard.web.auth.GATE`."""
 
 
 def make_runner(settings: Settings, store: Store) -> Runner:
@@ -104,9 +123,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.templates = Jinja2Templates(directory=str(WEB / "templates"))
     install_error_handlers(app)
+    install_auth(app, settings)
     app.add_middleware(BodyLimitMiddleware, settings=settings)
     app.add_middleware(SameOriginMiddleware, trusted_origins=settings.trusted_origins)
+    app.add_middleware(SecurityHeadersMiddleware)
     for router in ROUTERS:
-        app.include_router(router)
+        if router in OPEN_ROUTERS:
+            app.include_router(router)
+        else:
+            app.include_router(router, dependencies=GATE, responses=error_responses(401, 403))
     app.mount("/static", StaticFiles(directory=str(WEB / "static")), name="static")
     return app

@@ -1,5 +1,6 @@
-"""What routes depend on: the job store, the runner, the chemistry pool and the settings the app
-was made with.
+"""What routes depend on: the job store, the runner, the chemistry pool, the settings the app
+was made with, and who is asking (``CurrentUser``, ``SubmitterDep``: see
+:mod:`dockyard.web.auth`).
 
 ``create_app`` puts them on ``app.state``; routes name them by these ``Annotated`` aliases,
 so a test app with other ones needs no overrides.
@@ -15,6 +16,7 @@ from dockyard.config import Settings
 from dockyard.jobs.store import Store
 from dockyard.runners import Runner
 from dockyard.runners.chemistry import ChemistryPool
+from dockyard.web.auth import CurrentUser, SubmitterDep
 
 
 def get_store(request: Request) -> Store:
@@ -38,3 +40,5 @@ StoreDep = Annotated[Store, Depends(get_store)]
 RunnerDep = Annotated[Runner, Depends(get_runner)]
 ChemistryDep = Annotated[ChemistryPool, Depends(get_chemistry)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+__all__ = ["CurrentUser", "RunnerDep", "SettingsDep", "StoreDep", "SubmitterDep"]

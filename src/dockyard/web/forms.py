@@ -48,7 +48,7 @@ async def strict_multipart(request: Request) -> None:
 
 
 StrictMultipart = Depends(strict_multipart)
-FORM_ERRORS = error_responses(400, 403, 413, 415, 422)
+FORM_ERRORS = error_responses(400, 403, 413, 415, 422, 429)
 """What a form post may answer besides its result."""
 
 
@@ -118,7 +118,7 @@ def target_form(
     pocket: _text("rank of a detected pocket as the box") = None,
     ph: _text("pH for protonation states (default 7.4; 'none' keeps them)") = None,
     keep_waters: _text("waters to keep: chain:number list, or 'all'") = None,
-    keep_hetero: _text("none (default), metals, cofactors, or residue names/ids") = None,
+    keep_hetero: _text("auto (default), none, metals, cofactors, or residue names/ids") = None,
     altloc: _text("alternate location to keep (default: highest occupancy)") = None,
     stereo: _text("unspecified stereocentres: flag (default) or enumerate") = None,
     accept_warnings: _text(
@@ -135,6 +135,7 @@ class OptionsForm:
     energy_range: str | None
     seed: str | None
     scoring: str | None
+    ring_conformers: str | None
 
     def values(self) -> dict[str, str | None]:
         return {name: getattr(self, name) for name in OPTION_FIELDS}
@@ -146,8 +147,9 @@ def options_form(
     energy_range: _text("kcal/mol above the best pose (default 3)") = None,
     seed: _text("random seed (default: drawn and recorded)") = None,
     scoring: _text("vina (default) or vinardo") = None,
+    ring_conformers: _text("starting ring conformations, 1-8 (default 3; 1 for speed)") = None,
 ) -> OptionsForm:
-    return OptionsForm(exhaustiveness, num_poses, energy_range, seed, scoring)
+    return OptionsForm(exhaustiveness, num_poses, energy_range, seed, scoring, ring_conformers)
 
 
 TargetFormDep = Annotated[TargetForm, Depends(target_form)]

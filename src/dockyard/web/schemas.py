@@ -137,13 +137,16 @@ class ErrorBody(BaseModel):
 
 ERROR_STATUSES = {
     400: "A body that cannot be parsed (a broken multipart form).",
-    403: "A state-changing request from another site's page (its Origin or Referer).",
+    401: "No valid session or API token (a server that has users).",
+    403: "Refused: a state-changing request from another site's page (its Origin or Referer), "
+    "a missing CSRF token, or a change to a job shared with you read-only.",
     404: "No such job, screen, ligand, pose or file.",
     405: "The path does not take this method (see the Allow header).",
     409: "The job is not in a state that allows this.",
     413: "An upload over the size limit.",
     415: "A file of the wrong kind, or a body that is not multipart/form-data.",
     422: "A value that cannot be used; ``field`` names it.",
+    429: "Over a per-user quota; the message names the limit and how to free it.",
 }
 
 

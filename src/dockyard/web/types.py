@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from annotated_types import Ge, Le
+from pydantic import StringConstraints
 from starlette.convertors import Convertor, register_url_convertor
 
 from dockyard.jobs.models import INTEGER_MAX
@@ -19,6 +20,13 @@ Id = Annotated[int, Ge(1), Le(INTEGER_MAX)]
 
 Index = Annotated[int, Ge(0), Le(INTEGER_MAX)]
 """A position: a ligand's index in its library, a pose's rank, an offset into a table."""
+
+
+Label = Annotated[
+    str, StringConstraints(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f\x7f]+$")
+]
+"""A name a person gives (an API token's, a group's): printable text, no control characters —
+PostgreSQL cannot store a NUL byte in text."""
 
 
 class FileNameConvertor(Convertor[str]):

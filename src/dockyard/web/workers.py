@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from dockyard.jobs.accounts import SINGLE_USER, Viewer
 from dockyard.jobs.models import Job, JobStatus
 from dockyard.jobs.store import Store
 from dockyard.runners import Runner
@@ -96,12 +97,14 @@ def running_by_worker(jobs: list[Job]) -> dict[str, list[RunningJob]]:
     return grouped
 
 
-def collect(store: Store, runner: Runner) -> WorkersStatus:
+def collect(store: Store, runner: Runner, viewer: Viewer = SINGLE_USER) -> WorkersStatus:
     """The queue, the workers and what each runs: the database is the truth, the runner adds
-    which workers are registered."""
+    which workers are registered. Only the running jobs ``viewer`` may read are named."""
     described = runner.describe()
     kind = str(described.get("kind", "unknown"))
-    running = running_by_worker(store.list_jobs(status=JobStatus.RUNNING, limit=RUNNING_LIMIT))
+    running = running_by_worker(
+        store.list_jobs(status=JobStatus.RUNNING, limit=RUNNING_LIMIT, viewer=viewer)
+    )
     depth = described.get("depth") or {}
     queue = QueueInfo(
         runner=kind,

@@ -21,7 +21,12 @@ SCORING_FUNCTIONS = ("vina", "vinardo")
 MAX_SEED = 2**31 - 1
 """Vina stores its seed in a C int. Seed 0 is excluded: Vina reads it as "pick one at random"."""
 
-_INT_RANGES = {"exhaustiveness": (1, 64), "num_poses": (1, 20), "cpu": (0, 1024)}
+_INT_RANGES = {
+    "exhaustiveness": (1, 64),
+    "num_poses": (1, 20),
+    "cpu": (0, 1024),
+    "ring_conformers": (1, 8),
+}
 MAX_ENERGY_RANGE = 10.0
 
 
@@ -36,6 +41,10 @@ class DockingOptions:
     seed: int | None = None
     cpu: int = 0
     """Threads for Vina; 0 uses every core."""
+    ring_conformers: int = 3
+    """Starting ring conformations to dock a ligand with a non-aromatic ring that puckers
+    from (Vina keeps rings rigid); the best-scoring one's poses are kept. 1 docks the
+    prepared conformer only."""
 
     def __post_init__(self) -> None:
         scoring = self.scoring.strip().lower() if isinstance(self.scoring, str) else None
@@ -95,12 +104,20 @@ def random_seed() -> int:
 
 DEFAULT_PH = 7.4
 
-HETERO_CHOICES = ("none", "metals", "cofactors")
+HETERO_CHOICES = ("auto", "none", "metals", "cofactors")
 """What to keep of the receptor's hetero groups (besides the polymer):
-``none`` (the default: a receptor is docked as the bare polymer); ``metals`` (ions Vina can
-type); ``cofactors`` (metals plus known cofactors such as
-NAD(P)H, FAD, FMN, ATP, SAM or heme). A comma-separated list of residue names or
-``chain:number`` ids keeps exactly those groups (and metals)."""
+``auto`` (the default: the metals and known cofactors that line the docking box, i.e. have an
+atom within :data:`HETERO_LINING` Å of it, are kept; every other hetero group is removed;
+without a box every metal and known cofactor is kept); ``none`` (the bare polymer);
+``metals`` (ions Vina can type); ``cofactors`` (metals plus known cofactors such as
+NAD(P)H, FAD, FMN, ATP, SAM or heme, wherever they are). A comma-separated list of residue
+names or ``chain:number`` ids keeps exactly those groups (and metals)."""
+
+DEFAULT_HETERO = "auto"
+
+HETERO_LINING = 4.0
+"""Å: with ``keep_hetero=auto``, a metal or cofactor with an atom this close to the box is
+kept (a box drawn around a ligand with 4 Å or more of padding holds what touches it)."""
 
 STEREO_CHOICES = ("flag", "enumerate")
 """Unspecified stereocentres of a ligand: ``flag`` them (one configuration is embedded and a
@@ -119,7 +136,7 @@ class PreparationOptions:
     ph: float | None = DEFAULT_PH
     keep_waters: tuple[str, ...] = ()
     """Waters to keep, as ``chain:number`` ids (e.g. ``A:301``); ``("all",)`` keeps every one."""
-    keep_hetero: str | tuple[str, ...] = "none"
+    keep_hetero: str | tuple[str, ...] = DEFAULT_HETERO
     altloc: str = ""
     """Alternate location to keep (e.g. ``B``); empty keeps the highest occupancy."""
     stereo: str = "flag"
@@ -217,7 +234,7 @@ def _waters(value: object) -> tuple[str, ...]:
 
 def _hetero(value: object) -> str | tuple[str, ...]:
     if value is None or (isinstance(value, str) and not value.strip()):
-        return "none"
+        return DEFAULT_HETERO
     items = _split(value, "keep_hetero")
     if len(items) == 1 and items[0].lower() in HETERO_CHOICES:
         return items[0].lower()

@@ -6,6 +6,7 @@ drawing its bar) reads Vina's progress without importing Vina.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 StageCallback = Callable[[str, float], None]
@@ -30,11 +31,21 @@ def bar_progress(output: str) -> float | None:
     return min(output.count("*", ruler) / BAR_STARS, 1.0)
 
 
+START_LINE = "Dockyard: starting conformation {number} of {total}"
+"""Written to the same output as Vina's bar before each docking of a ligand that is docked
+from several ring conformations, so the bars add up to one progress."""
+_START = re.compile(r"Dockyard: starting conformation (\d+) of (\d+)")
+
+
 def docking_progress(output: str) -> float | None:
     """A docking's progress (0 to 1, as :meth:`DockingSession.dock` reports it) read from
     Vina's output while the search runs, or None before it starts."""
-    fraction = bar_progress(output)
+    starts = list(_START.finditer(output))
+    number, total = (int(starts[-1][1]), int(starts[-1][2])) if starts else (1, 1)
+    fraction = bar_progress(output[starts[-1].end() :] if starts else output)
     if fraction is None:
-        return None
+        if number == 1:
+            return None
+        fraction = 0.0
     start, end = DOCKING_PROGRESS
-    return start + (end - start) * fraction
+    return start + (end - start) * (number - 1 + fraction) / total

@@ -26,7 +26,7 @@ def protonate_ligand(mol: Chem.Mol, ph: float | None) -> tuple[Chem.Mol, str | N
     with BlockLogs():
         template = Chem.MolFromSmiles(found[0])
     if template is not None:
-        template = _one_charge_per_diamine(template)
+        template = _weak_acids_neutral(_one_charge_per_diamine(template))
     if template is None or Chem.MolToSmiles(template) == before:
         return mol, None
     if heavy.GetNumConformers():
@@ -77,6 +77,42 @@ def _one_charge_per_diamine(mol: Chem.Mol) -> Chem.Mol:
             atom.SetFormalCharge(0)
             atom.SetNumExplicitHs(max(0, atom.GetTotalNumHs() - 1))
             neutral.add(weaker)
+    result = editable.GetMol()
+    try:
+        Chem.SanitizeMol(result)
+    except ValueError:
+        return mol
+    return result
+
+
+_PLAIN_C = "[c;!$(c-[N+](=O)[O-]);!$(c-C#N);!$(c-C=O)]"
+_WEAK_ACID_ANIONS = (
+    # A phenolate on a benzene ring with no nitro, cyano or carbonyl group on it: phenols have
+    # pKa 9.5-10.5 (phenol 10.0, paracetamol 9.5, morphine's phenol 9.9), but Dimorphite-DL's
+    # phenol pKa (7.1) deprotonates many of them at pH 7.4.
+    (Chem.MolFromSmarts(f"[O-;X1]-c1{_PLAIN_C * 5}1"), 0),
+    # An amide, lactam or imide nitrogen (uracil 9.5, thymine 9.9, hydantoin 9.1, glutarimide
+    # 11, 2-pyridone 11): Dimorphite-DL deprotonates both NH of a uracil. Acyl sulfonamides
+    # (pKa 4-5) keep their charge.
+    (Chem.MolFromSmarts("[#7-;X2;$([#7]~[#6]=O);!$([#7]~[#16](=O)=O)]"), 0),
+)
+"""(pattern, index of the anion in it) of acids with a pKa well above 7.4."""
+
+
+def _weak_acids_neutral(mol: Chem.Mol) -> Chem.Mol:
+    """Give back the proton Dimorphite-DL takes from acids with a pKa well above 7.4."""
+    anions = {
+        match[anion]
+        for pattern, anion in _WEAK_ACID_ANIONS
+        for match in mol.GetSubstructMatches(pattern)
+    }
+    if not anions:
+        return mol
+    editable = Chem.RWMol(mol)
+    for index in anions:
+        atom = editable.GetAtomWithIdx(index)
+        atom.SetFormalCharge(0)
+        atom.SetNumExplicitHs(atom.GetTotalNumHs() + 1)
     result = editable.GetMol()
     try:
         Chem.SanitizeMol(result)

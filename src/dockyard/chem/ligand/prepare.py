@@ -129,7 +129,11 @@ def ligand_from_file(
     notes = []
     if kind == "pdb":
         mol = read_pdb_ligand(text, field)
-        notes.append("Bond orders were perceived from the PDB geometry and its hydrogens.")
+        notes.append(
+            "Bond orders were perceived from the PDB geometry and its hydrogens."
+            if any(atom.GetAtomicNum() == 1 for atom in mol.GetAtoms())
+            else "Bond orders were read from the PDB CONECT records, hydrogens added to match."
+        )
     else:
         mol = read_molecule(text, kind, field)
         count = count_molecules(text, kind)
@@ -193,7 +197,7 @@ def _prepare(
         prepared.append(
             PreparedLigand(
                 name=name,
-                pdbqt=_meeko_pdbqt(ready, field_name),
+                pdbqt=meeko_pdbqt(ready, field_name),
                 smiles=Chem.MolToSmiles(Chem.RemoveHs(ready)),
                 num_heavy_atoms=heavy,
                 notes=list(notes),
@@ -295,7 +299,8 @@ def _embed(mol: Chem.Mol, field_name: str, seed: int) -> Chem.Mol:
     return mol
 
 
-def _meeko_pdbqt(mol: Chem.Mol, field_name: str) -> str:
+def meeko_pdbqt(mol: Chem.Mol, field_name: str) -> str:
+    """Meeko's PDBQT for a molecule with hydrogens and 3D coordinates; InputError if not."""
     try:
         setups = MoleculePreparation().prepare(mol)
         text, ok, error = PDBQTWriterLegacy.write_string(setups[0])

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 import gemmi
 
@@ -191,23 +192,19 @@ def _has_meeko_template(name: str) -> bool:
 
 
 def _chain_breaks(structure: gemmi.Structure) -> list[str]:
-    """Consecutive amino acids of a chain whose C and N are too far apart to be bonded."""
+    """Sequence neighbours of a chain (by residue number and insertion code, not by where their
+    lines stand in the file) whose C and N are too far apart to be bonded."""
     breaks = []
     for chain in structure[0]:
-        previous = None
-        for residue in chain:
-            carbon = residue.find_atom("C", "*")
-            nitrogen = residue.find_atom("N", "*")
-            if previous is not None and nitrogen is not None:
-                prev_residue, prev_carbon = previous
-                if residue.seqid.num < prev_residue.seqid.num:
-                    previous = None  # numbering starts again: not sequence neighbours
-                gap = prev_carbon.pos.dist(nitrogen.pos) if previous else 0.0
-                if gap > 2.0:
-                    missing = residue.seqid.num - prev_residue.seqid.num - 1
-                    what = f"{missing} residues missing" if missing > 0 else f"C-N {gap:.1f} Å"
-                    breaks.append(
-                        f"{label(chain, prev_residue)} to {label(chain, residue)} ({what})"
-                    )
-            previous = (residue, carbon) if carbon is not None else None
+        ordered = sorted(chain, key=lambda residue: (residue.seqid.num, residue.seqid.icode))
+        for before, after in pairwise(ordered):
+            carbon = before.find_atom("C", "*")
+            nitrogen = after.find_atom("N", "*")
+            if carbon is None or nitrogen is None:
+                continue
+            gap = carbon.pos.dist(nitrogen.pos)
+            if gap > 2.0:
+                missing = after.seqid.num - before.seqid.num - 1
+                what = f"{missing} residues missing" if missing > 0 else f"C-N {gap:.1f} Å"
+                breaks.append(f"{label(chain, before)} to {label(chain, after)} ({what})")
     return breaks

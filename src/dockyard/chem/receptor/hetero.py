@@ -6,6 +6,10 @@ and charges from it, hydrogens for pH 7, and Meeko's atom types, exactly like a 
 group without a template is typed from its elements and geometry only (carbons C, oxygens
 OA, nitrogens N or NA by their number of neighbours, no polar hydrogens), and the report
 says so.
+
+With ``keep_hetero=auto`` (:func:`lining_groups`) only the metals and cofactors that line the
+docking box are kept: one that binds next to the ligand changes where it goes (a zinc in a
+metalloprotease, the NADPH of a reductase), one across the protein only costs typing time.
 """
 
 from __future__ import annotations
@@ -18,7 +22,9 @@ from rdkit.Chem import AllChem, rdDetermineBonds
 from rdkit.rdBase import BlockLogs
 
 from dockyard.chem.core.atom_lines import atom_line
+from dockyard.chem.core.box import Box
 from dockyard.chem.core.elements import METAL_TYPES
+from dockyard.chem.core.options import HETERO_LINING
 from dockyard.chem.receptor.clean import HeteroGroup
 from dockyard.chem.receptor.templates import COFACTOR_SMILES
 
@@ -35,8 +41,47 @@ class TypedGroups:
     warnings: list[str] = field(default_factory=list)
 
 
-def type_groups(groups: list[HeteroGroup], first_serial: int) -> TypedGroups:
-    """PDBQT and PDB lines for the kept groups, numbered from ``first_serial``."""
+@dataclass
+class Selection:
+    """The hetero groups ``keep_hetero=auto`` keeps, and why each was kept or removed."""
+
+    kept: list[HeteroGroup] = field(default_factory=list)
+    reasons: dict[str, str] = field(default_factory=dict)
+    """Group label -> why it was kept (for the report's kept list)."""
+    removed: list[str] = field(default_factory=list)
+
+
+def lining_groups(groups: list[HeteroGroup], box: Box | None) -> Selection:
+    """The metals and cofactors within :data:`HETERO_LINING` Å of ``box`` (every one when
+    there is no box); waters are left as the options chose them."""
+    chosen = Selection()
+    for group in groups:
+        if group.kind == "water":
+            chosen.kept.append(group)
+            continue
+        if box is None:
+            chosen.kept.append(group)
+            chosen.reasons[group.label] = "no box given"
+            continue
+        distance = box.distance_to([atom[2:] for atom in group.atoms])
+        if distance <= HETERO_LINING:
+            chosen.kept.append(group)
+            chosen.reasons[group.label] = (
+                "in the box" if distance == 0 else f"{distance:.1f} Å from the box"
+            )
+        else:
+            chosen.removed.append(
+                f"{group.label}: {group.kind} {distance:.1f} Å from the box, beyond the "
+                f"{HETERO_LINING:g} Å keep_hetero=auto keeps"
+            )
+    return chosen
+
+
+def type_groups(
+    groups: list[HeteroGroup], first_serial: int, reasons: dict[str, str] | None = None
+) -> TypedGroups:
+    """PDBQT and PDB lines for the kept groups, numbered from ``first_serial``; ``reasons``
+    (by label) says in the kept list why a group was kept."""
     done = TypedGroups()
     serial = first_serial
     for group in groups:
@@ -56,7 +101,8 @@ def type_groups(groups: list[HeteroGroup], first_serial: int) -> TypedGroups:
             done.pdb_lines.append(atom_line(*where, element=element.upper()))
             if in_pdbqt:
                 done.pdbqt_lines.append(atom_line(*where, charge=charge, ad_type=ad_type))
-        done.kept.append(f"{group.label} ({group.kind}{note})")
+        why = (reasons or {}).get(group.label)
+        done.kept.append(f"{group.label} ({group.kind}{f', {why}' if why else ''}{note})")
         if note:
             done.warnings.append(f"{group.label}{note}.")
     return done

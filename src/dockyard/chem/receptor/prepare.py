@@ -12,7 +12,9 @@ A PDB or mmCIF file goes through these steps, each recorded in the preparation r
 5. Meeko types the polymer and adds its hydrogens from its residue templates; a residue
    that still matches no template is left out if it lies beyond Vina's 8 Å cut-off from the
    box, and is an error naming it otherwise;
-6. kept metals, waters and cofactors are typed (:mod:`.hetero`) and appended.
+6. kept metals, waters and cofactors are typed (:mod:`.hetero`) and appended; with
+   ``keep_hetero=auto`` (the default) those are the metals and known cofactors that line
+   the box.
 
 The result is the receptor PDBQT for Vina and a PDB with hydrogens for a 3D viewer.
 """
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import dataclasses
 import functools
 import io
 import re
@@ -32,9 +35,9 @@ from meeko import MoleculePreparation, PDBQTWriterLegacy, Polymer
 from dockyard.chem.core import pdbqt
 from dockyard.chem.core.box import Box
 from dockyard.chem.core.elements import element
-from dockyard.chem.core.options import PreparationOptions
+from dockyard.chem.core.options import HETERO_LINING, PreparationOptions
 from dockyard.chem.receptor.clean import clean
-from dockyard.chem.receptor.hetero import type_groups
+from dockyard.chem.receptor.hetero import lining_groups, type_groups
 from dockyard.chem.receptor.read import FIELD, read_pdbqt, read_structure, receptor_kind
 from dockyard.chem.receptor.repair import find_distortions, repair
 from dockyard.chem.receptor.states import PROPKA_MAX_RESIDUES, assign_residue_states
@@ -107,7 +110,8 @@ def prepare_receptor(
     """
     kind = receptor_kind(fmt)
     options = options or PreparationOptions()
-    if box is not None and kind == "pdb" and _residue_count(text) <= CROP_ABOVE:
+    auto = options.keep_hetero == "auto"
+    if box is not None and kind == "pdb" and not auto and _residue_count(text) <= CROP_ABOVE:
         # The box only matters when a residue has to be left out; try without it first, so
         # that one preparation serves every box (the pre-flight and the submission).
         try:
@@ -163,7 +167,15 @@ def pdbqt_to_pdb(text: str) -> str:
 def _prepare_structure(
     structure: gemmi.Structure, kind: str, box: Box | None, options: PreparationOptions
 ) -> PreparedReceptor:
-    done = clean(structure, options)
+    auto = options.keep_hetero == "auto"
+    done = clean(
+        structure, dataclasses.replace(options, keep_hetero="cofactors") if auto else options
+    )
+    reasons: dict[str, str] = {}
+    if auto:
+        chosen = lining_groups(done.kept, box)
+        done.kept, reasons = chosen.kept, chosen.reasons
+        done.hetero_removed += chosen.removed
     warnings = list(done.warnings)
     left_out = _crop(structure, box) if box is not None else 0
     if left_out:
@@ -180,7 +192,7 @@ def _prepare_structure(
     removed += dropped
     rigid, _flex = PDBQTWriterLegacy.write_from_polymer(polymer)
     atoms = pdbqt.read_atoms(rigid, FIELD)
-    hetero = type_groups(done.kept, len(atoms))
+    hetero = type_groups(done.kept, len(atoms), reasons)
     warnings += hetero.warnings + printed
     valid = polymer.get_valid_monomers()
     added = sum(
@@ -202,6 +214,7 @@ def _prepare_structure(
         "waters_removed": done.waters_removed,
         "hetero_groups_removed": done.hetero_removed + hetero.removed,
         "hetero_groups_kept": hetero.kept,
+        "keep_hetero": _hetero_rule(options, box),
         "ions_kept": [g.label for g in done.kept if g.kind == "ion"],
         "residues_rebuilt": fixed.rebuilt,
         "atoms_added": fixed.added,
@@ -217,6 +230,25 @@ def _prepare_structure(
         pdbqt=rigid + "".join(f"{line}\n" for line in hetero.pdbqt_lines),
         report=report,
         pdb=pdb_text.replace("\n\n", "\n"),
+    )
+
+
+def _hetero_rule(options: PreparationOptions, box: Box | None) -> str:
+    """The report's one sentence on which hetero groups were kept."""
+    keep = options.keep_hetero
+    if isinstance(keep, tuple):
+        return f"kept the named groups ({', '.join(keep)}) and metals; removed the rest"
+    if keep != "auto":
+        return {
+            "none": "removed every hetero group",
+            "metals": "kept metal ions Vina can type; removed the rest",
+            "cofactors": "kept metal ions and known cofactors; removed the rest",
+        }[keep]
+    if box is None:
+        return "auto without a box: kept every metal ion and known cofactor; removed the rest"
+    return (
+        f"auto: kept metal ions and known cofactors within {HETERO_LINING:g} Å of the box; "
+        "removed the rest (ligands, additives, buffer, far metals and cofactors)"
     )
 
 

@@ -3,7 +3,8 @@
 Nothing here is ever downloaded. Meeko's own templates cover amino acids (every protonation
 variant), nucleotides and many modified residues; Dockyard adds the histidine variants as
 residue names (so a chosen HID/HIE/HIP survives) and bond-order templates for the common
-cofactors kept by ``keep_hetero=cofactors``. Template SMILES are the charge states at pH 7.
+cofactors kept by ``keep_hetero=cofactors`` and ``auto``. Template SMILES are the charge
+states at pH 7.
 """
 
 from __future__ import annotations

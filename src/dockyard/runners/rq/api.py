@@ -76,7 +76,7 @@ class RQRunner:
             self.reconciler.wake()
             return
         try:
-            self.jobs.enqueue(job.id, job.attempt, job.time_limit)
+            self.jobs.enqueue(job.id, job.attempt, job.time_limit, bulk=job.parent_id is not None)
         except RedisError as error:
             with self._lock:
                 self._redis_down_until = time.monotonic() + self.RETRY_REDIS_AFTER

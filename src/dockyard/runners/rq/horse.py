@@ -208,7 +208,8 @@ class HorseJob:
             return "shutting down; the job was no longer ours"
         try:
             jobs = JobQueue(connect(self.settings.redis_url or ""), self.settings.queue)
-            jobs.enqueue(self.claim.job_id, self.claim.attempt, self.claim.time_limit)
+            bulk = self.store.get_job(self.claim.job_id).parent_id is not None
+            jobs.enqueue(self.claim.job_id, self.claim.attempt, self.claim.time_limit, bulk=bulk)
         except (RedisError, ValueError) as error:
             log.warning(
                 "job %s handed back; the reconciler will enqueue it (%s)", self.claim.job_id, error

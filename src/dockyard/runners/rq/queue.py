@@ -73,9 +73,27 @@ def safe_url(redis_url: str) -> str:
     return f"redis://{host}{port}/{parts.get('db', 0)}"
 
 
+BULK_SUFFIX = "-bulk"
+
+
+def bulk_queue_name(name: str) -> str:
+    """The queue of screen chunks beside the interactive queue ``name`` (single dockings)."""
+    return f"{name}{BULK_SUFFIX}"
+
+
+def worker_queue_names(name: str) -> list[str]:
+    """What a worker listens to, in priority order: RQ takes from the first queue that has a
+    job, so a single docking never waits behind a screen's chunks."""
+    return [name, bulk_queue_name(name)]
+
+
 @dataclass
 class JobQueue:
-    """The Redis side of the RQ runner: enqueue job ids, say what the queue holds, queue depth."""
+    """The Redis side of the RQ runner: enqueue job ids, say what the queues hold, their depth.
+
+    Two queues by priority: ``name`` (interactive: single dockings) and ``name-bulk`` (screen
+    chunks); workers listen to both, interactive first.
+    """
 
     connection: Redis
     name: str = "dockyard"
@@ -84,8 +102,13 @@ class JobQueue:
     def queue(self) -> Queue:
         return Queue(self.name, connection=self.connection)
 
-    def enqueue(self, job_id: int, attempt: int, time_limit: float) -> bool:
-        """Put the next attempt (``attempt + 1``) of a pending job on the queue.
+    @property
+    def bulk(self) -> Queue:
+        return Queue(bulk_queue_name(self.name), connection=self.connection)
+
+    def enqueue(self, job_id: int, attempt: int, time_limit: float, *, bulk: bool = False) -> bool:
+        """Put the next attempt (``attempt + 1``) of a pending job on its queue (``bulk`` for
+        a screen's chunks).
 
         False when another process enqueued that attempt moments ago: a short-lived guard key
         lets one of several racing enqueuers (API processes, reconcilers) push it.
@@ -94,7 +117,7 @@ class JobQueue:
         guard = f"dockyard:enqueued:{rq_id}"
         if not self.connection.set(guard, os.getpid(), nx=True, ex=ENQUEUE_GUARD_SECONDS):
             return False
-        self.queue.enqueue_call(
+        (self.bulk if bulk else self.queue).enqueue_call(
             PERFORM,
             args=(job_id,),
             job_id=rq_id,
@@ -122,9 +145,12 @@ class JobQueue:
             if status is not None and status.decode() in HELD_STATUSES
         }
         if "queued" in held.values():
-            # "queued" in a job's hash counts only while the queue's list has it too.
-            queue = self.queue
-            listed = set(queue.get_job_ids()) | set(queue.intermediate_queue.get_job_ids())
+            # "queued" in a job's hash counts only while a queue's list has it too.
+            listed = {
+                rq_id
+                for queue in (self.queue, self.bulk)
+                for rq_id in (*queue.get_job_ids(), *queue.intermediate_queue.get_job_ids())
+            }
             for job in pending:
                 rq_id = rq_job_id(job.job_id, job.attempt + 1)
                 if held.get(job.job_id) == "queued" and rq_id not in listed:
@@ -136,14 +162,15 @@ class JobQueue:
         return bool(self.connection.set(LEADER_KEY, owner, nx=True, px=max(1, int(seconds * 1000))))
 
     def depth(self) -> dict[str, int]:
-        """Jobs waiting in the queue, and RQ's started and failed registries (read-only)."""
-        queue = self.queue
+        """Jobs waiting in the queues, and RQ's started and failed registries (read-only)."""
         with self.connection.pipeline(transaction=False) as pipe:
-            pipe.llen(queue.key)
-            pipe.zcard(StartedJobRegistry(queue=queue).key)
-            pipe.zcard(FailedJobRegistry(queue=queue).key)
-            queued, started, failed = pipe.execute()
-        return {"queued": queued, "started": started, "failed": failed}
+            for queue in (self.queue, self.bulk):
+                pipe.llen(queue.key)
+                pipe.zcard(StartedJobRegistry(queue=queue).key)
+                pipe.zcard(FailedJobRegistry(queue=queue).key)
+            counts = pipe.execute()
+        queued, started, failed = (counts[i] + counts[i + 3] for i in range(3))
+        return {"queued": queued, "started": started, "failed": failed, "bulk": counts[3]}
 
     def workers(self) -> list[RegisteredWorker]:
         """Every RQ worker registered in Redis."""
@@ -167,8 +194,10 @@ class JobQueue:
 
 __all__ = [
     "JobQueue",
+    "bulk_queue_name",
     "connect",
     "parse_rq_job_id",
     "rq_job_id",
     "safe_url",
+    "worker_queue_names",
 ]

@@ -155,7 +155,7 @@ class Reconciler:
             held = self.jobs.held(due)
             for job in due:
                 if job.job_id not in held and self.jobs.enqueue(
-                    job.job_id, job.attempt, job.time_limit
+                    job.job_id, job.attempt, job.time_limit, bulk=job.bulk
                 ):
                     enqueued += 1
             after = page[-1].job_id

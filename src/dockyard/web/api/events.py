@@ -26,13 +26,14 @@ from pydantic import WithJsonSchema
 from starlette.concurrency import run_in_threadpool
 
 from dockyard.errors import InputError, UnavailableError
+from dockyard.jobs.accounts import Viewer
 from dockyard.jobs.models import utcnow
 from dockyard.jobs.store import Store
-from dockyard.web.deps import SettingsDep, StoreDep
+from dockyard.web.deps import CurrentUser, SettingsDep, StoreDep
 from dockyard.web.schemas import JobSummary, error_responses
 from dockyard.web.types import Id
 
-router = APIRouter(prefix="/api", tags=["live"], responses=error_responses(422))
+router = APIRouter(prefix="/api", tags=["live"], responses=error_responses(404, 422))
 
 POLL_SECONDS = 0.5
 OUTAGE_POLL_SECONDS = 2.0
@@ -102,9 +103,15 @@ def stream_start(
 
 
 async def job_events(
-    request: Request, store: Store, since: datetime, job_id: int | None, max_seconds: float
+    request: Request,
+    store: Store,
+    since: datetime,
+    job_id: int | None,
+    viewer: Viewer,
+    max_seconds: float,
 ) -> AsyncIterator[ServerSentEvent]:
-    """``job`` events from ``since`` on, each job's change once, for ``max_seconds``.
+    """``job`` events from ``since`` on, each job's change once (only ``viewer``'s jobs), for
+    ``max_seconds``.
 
     The first read reaches :data:`CLOCK_SKEW` behind ``since`` too: a change stamped just
     before a reconnecting browser's ``Last-Event-ID`` may have been committed after it was
@@ -116,11 +123,13 @@ async def job_events(
     yield ServerSentEvent(retry=RETRY_MS)
     while time.monotonic() < deadline and not await request.is_disconnected():
         try:
-            changed = await run_in_threadpool(store.changed_since, cursor - CLOCK_SKEW, job_id)
+            changed = await run_in_threadpool(
+                store.changed_since, cursor - CLOCK_SKEW, job_id, viewer
+            )
             fresh = [job for job in changed if sent.get(job.id) != job.updated_at]
             if not fresh and len(changed) >= CHANGES_PER_READ:
                 # A window full of changes already sent: read on from the cursor instead.
-                changed = await run_in_threadpool(store.changed_since, cursor, job_id)
+                changed = await run_in_threadpool(store.changed_since, cursor, job_id, viewer)
                 fresh = [job for job in changed if sent.get(job.id) != job.updated_at]
         except UnavailableError:
             await asyncio.sleep(OUTAGE_POLL_SECONDS)
@@ -140,6 +149,7 @@ async def events(
     request: Request,
     store: StoreDep,
     settings: SettingsDep,
+    viewer: CurrentUser,
     start: Annotated[datetime, Depends(stream_start)],
     job_id: Id | None = None,
 ) -> AsyncIterator[ServerSentEvent]:
@@ -148,5 +158,7 @@ async def events(
     It ends after ``DOCKYARD_EVENTS_MAX_SECONDS``; a browser's EventSource reconnects by itself
     with ``Last-Event-ID`` and misses nothing.
     """
-    async for event in job_events(request, store, start, job_id, settings.events_max_seconds):
+    async for event in job_events(
+        request, store, start, job_id, viewer, settings.events_max_seconds
+    ):
         yield event

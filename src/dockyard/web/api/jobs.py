@@ -21,7 +21,14 @@ from dockyard.jobs.files import (
 from dockyard.jobs.models import JobStatus
 from dockyard.jobs.submit import build_dock_job
 from dockyard.runners.chemistry import PREPARATION
-from dockyard.web.deps import ChemistryDep, RunnerDep, SettingsDep, StoreDep
+from dockyard.web.deps import (
+    ChemistryDep,
+    CurrentUser,
+    RunnerDep,
+    SettingsDep,
+    StoreDep,
+    SubmitterDep,
+)
 from dockyard.web.forms import (
     FORM_ERRORS,
     OptionalFile,
@@ -57,6 +64,7 @@ def submit_job(
     runner: RunnerDep,
     settings: SettingsDep,
     chemistry: ChemistryDep,
+    owner: SubmitterDep,
     target: TargetFormDep,
     options: OptionsFormDep,
     receptor: ReceptorFile,
@@ -84,6 +92,7 @@ def submit_job(
         files=spec.files,
         max_attempts=settings.max_attempts,
         time_limit=settings.job_time_limit,
+        owner_id=owner.owner_id,
     )
     runner.submitted(job.id)
     created = JobCreated(job_id=job.id, status=job.status, url=f"/api/jobs/{job.id}")
@@ -95,13 +104,16 @@ def submit_job(
 @router.get("/jobs", response_model=JobPage)
 def list_jobs(
     store: StoreDep,
+    viewer: CurrentUser,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     before: Annotated[Id | None, Query(description="cursor: next_before of the last page")] = None,
     status: JobStatus | None = None,
     parent: Annotated[Id | None, Query(description="list the chunks of this screen")] = None,
 ) -> JobPage:
     """Newest first. Follow ``next_before`` for the next page."""
-    jobs = store.list_jobs(limit=limit, before=before, status=status, parent_id=parent)
+    jobs = store.list_jobs(
+        limit=limit, before=before, status=status, parent_id=parent, viewer=viewer
+    )
     next_before = jobs[-1].id if len(jobs) == limit else None
     return JobPage(jobs=[JobSummary.from_job(job) for job in jobs], next_before=next_before)
 

@@ -15,7 +15,7 @@ from dockyard.jobs.params import ScreenParams
 from dockyard.jobs.screening import LibraryUpload, ScreenRequest, library_limits, submit_screen
 from dockyard.jobs.submit import screen_target
 from dockyard.runners.chemistry import PREPARATION
-from dockyard.web.deps import ChemistryDep, RunnerDep, SettingsDep, StoreDep
+from dockyard.web.deps import ChemistryDep, RunnerDep, SettingsDep, StoreDep, SubmitterDep
 from dockyard.web.forms import (
     FORM_ERRORS,
     OptionalFile,
@@ -41,6 +41,7 @@ def create_screen(
     runner: RunnerDep,
     settings: SettingsDep,
     chemistry: ChemistryDep,
+    owner: SubmitterDep,
     target: TargetFormDep,
     options: OptionsFormDep,
     receptor: ReceptorFile,
@@ -49,6 +50,9 @@ def create_screen(
     name: OptionalText = None,
     skip_duplicates: Annotated[bool, Form()] = True,
     chunk_size: OptionalText = None,
+    validate_target: Annotated[
+        bool, Form(alias="validate", description="redock the reference ligand first")
+    ] = False,
 ) -> JSONResponse:
     """Screen a library against one receptor and box. The library is read as a stream."""
     limit = settings.max_upload_bytes
@@ -64,6 +68,7 @@ def create_screen(
             name=name or "",
             skip_duplicates=skip_duplicates,
             chunk_size=chunk_size,
+            validate=validate_target,
         ),
         max_upload_bytes=limit,
         workers=settings.workers,
@@ -71,6 +76,8 @@ def create_screen(
         time_limit=settings.job_time_limit,
         limits=library_limits(settings),
         prepare=partial(chemistry.run, PREPARATION, screen_target),
+        owner_id=owner.owner_id,
+        max_ligands=owner.max_screen_ligands,
     )
     runner.submitted(screen.id)
     url = f"/api/screens/{screen.id}"
@@ -95,6 +102,7 @@ def get_screen(
         **JobSummary.from_job(job).model_dump(mode="json"),
         "params": job.params,
         **screen_results.overview(store, screen_id, top=top),
+        "validation": screen_results.validation(store, screen_id),
         "downloads": {
             RESULTS_CSV: f"/api/screens/{screen_id}/{RESULTS_CSV}",
             "top.sdf": f"/api/screens/{screen_id}/top.sdf",
@@ -112,17 +120,19 @@ def list_ligands(
     name: str | None = None,
     min_score: float | None = None,
     max_score: float | None = None,
+    plausible: bool | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Index = 0,
 ) -> dict:
-    """A page of the ligand table: sort by any column, filter by status, name and score."""
+    """A page of the ligand table: sort by any column, filter by status, name, score and
+    plausibility (``plausible=true``: the best ligands whose top pose passed the checks)."""
     screen_results.get_screen(store, screen_id)
     rows, total = screen_results.list_ligands(
         store,
         screen_id,
         sort=sort,
         descending=order == "desc",
-        where=screen_results.LigandFilter(status, name, min_score, max_score),
+        where=screen_results.LigandFilter(status, name, min_score, max_score, plausible),
         limit=limit,
         offset=offset,
     )

@@ -23,7 +23,7 @@ from dockyard.jobs.files import (
 )
 from dockyard.jobs.models import SCREEN_KIND, JobStatus, utcnow
 from dockyard.jobs.params import DockParams
-from dockyard.web.deps import StoreDep
+from dockyard.web.deps import CurrentUser, StoreDep
 from dockyard.web.pages.render import (
     as_text,
     box_padding,
@@ -145,11 +145,12 @@ def list_depiction(stored: Mapping[str, Any]) -> str | None:
 def jobs_page(
     request: Request,
     store: StoreDep,
+    viewer: CurrentUser,
     status: JobStatus | None = None,
     before: Id | None = None,
 ) -> HTMLResponse:
     since = utcnow()
-    jobs = store.list_jobs(limit=PAGE_SIZE, before=before, status=status)
+    jobs = store.list_jobs(limit=PAGE_SIZE, before=before, status=status, viewer=viewer)
     full_page = len(jobs) == PAGE_SIZE
     filters = [("All", jobs_url(), status is None)] + [
         (choice.value.capitalize(), jobs_url(choice), status == choice) for choice in JobStatus

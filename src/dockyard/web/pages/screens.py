@@ -95,6 +95,7 @@ def screen_page(
         "screen.html",
         job=job,
         overview=overview,
+        validation=screen_results.validation(store, screen_id),
         eta=format_duration(eta) if eta else None,
         finished=job.status.is_finished,
         columns=TABLE_COLUMNS,

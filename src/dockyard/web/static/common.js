@@ -2,6 +2,22 @@
 
 export const FINISHED = new Set(["completed", "failed", "cancelled"]);
 
+// Every request of these pages that changes something carries the session's CSRF token (the
+// server refuses one without it); the token is in the page's <meta name="csrf-token">.
+const CSRF_TOKEN = document.querySelector('meta[name="csrf-token"]')?.content;
+const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
+const fetchFromHere = window.fetch.bind(window);
+window.fetch = (input, init = {}) => {
+  const method = (init.method || (input instanceof Request ? input.method : "GET")).toUpperCase();
+  const url = new URL(input instanceof Request ? input.url : input, window.location.href);
+  if (!CSRF_TOKEN || SAFE_METHODS.has(method) || url.origin !== window.location.origin) {
+    return fetchFromHere(input, init);
+  }
+  const headers = new Headers(init.headers || (input instanceof Request ? input.headers : {}));
+  headers.set("X-CSRF-Token", CSRF_TOKEN);
+  return fetchFromHere(input, { ...init, headers });
+};
+
 const TIME_PARTS = {
   month: "short",
   day: "numeric",

@@ -130,9 +130,53 @@ function poseRow(pose) {
   const cells = numbers.map((value) =>
     element("td", { className: "num", textContent: formatScore(value) }),
   );
-  const row = element("tr", {}, element("td", { className: "num" }, button), ...cells);
+  const row = element(
+    "tr",
+    {},
+    element("td", { className: "num" }, button),
+    ...cells,
+    referenceCell(pose),
+    plausibilityCell(pose),
+  );
   row.dataset.rank = pose.rank;
   return row;
+}
+
+// The RMSD to the reference ligand, marked "MCS n" when over a common substructure.
+function referenceCell(pose) {
+  const cell = element("td", { className: "num" });
+  if (!pose.rmsd_kind) {
+    cell.textContent = "—";
+    return cell;
+  }
+  cell.append(formatScore(pose.rmsd_to_reference));
+  if (pose.rmsd_kind === "common substructure") {
+    const title = `over the ${pose.mcs_atoms} heavy atoms it shares with the reference (maximum common substructure)`;
+    cell.append(" ", element("abbr", { className: "mcs", title, textContent: `MCS ${pose.mcs_atoms}` }));
+  }
+  return cell;
+}
+
+// PoseBusters' verdict on the pose: a badge, and the checks it failed.
+function plausibilityCell(pose) {
+  const checks = pose.plausibility;
+  const cell = element("td");
+  if (!checks) {
+    cell.textContent = "—";
+  } else if (checks.valid) {
+    const title = "passes every PoseBusters check run";
+    cell.append(element("span", { className: "badge badge-plausible", title, textContent: "plausible" }));
+  } else {
+    const title = `fails: ${checks.failed.join(", ")}`;
+    const text = `fails ${checks.failed.length}`;
+    const list = checks.failed.join(", ").replaceAll("_", " ");
+    cell.append(
+      element("span", { className: "badge badge-implausible", title, textContent: text }),
+      " ",
+      element("span", { className: "failed-checks", textContent: list }),
+    );
+  }
+  return cell;
 }
 
 function markSelected(rank) {

@@ -203,12 +203,35 @@ function ligandRow(row) {
     element("td", { className: "num col-heavy_atoms" }, row.heavy_atoms ?? "—"),
     element("td", { className: "num col-molecular_weight" }, fixed(row.molecular_weight, 1)),
     element("td", { className: "num col-logp" }, fixed(row.logp, 2)),
+    checksCell(row),
     element("td", { className: "note col-note" }, note),
   ];
   const line = element("tr", {}, ...cells);
   line.dataset.index = row.index;
   line.dataset.status = row.status;
   return line;
+}
+
+// The top pose's PoseBusters verdict and RMSD to the reference, for the ligands checked.
+function checksCell(row) {
+  const cell = element("td", { className: "col-checks" });
+  const checks = row.plausibility;
+  if (checks) {
+    const failed = checks.failed.join(", ");
+    cell.append(
+      element("span", {
+        className: `badge badge-${checks.valid ? "plausible" : "implausible"}`,
+        title: checks.valid ? "passes every PoseBusters check run" : `fails: ${failed}`,
+        textContent: checks.valid ? "plausible" : `fails ${checks.failed.length}`,
+      }),
+    );
+  }
+  if (typeof row.rmsd_to_reference === "number") {
+    const over = row.rmsd_kind === "common substructure" ? ` (MCS ${row.mcs_atoms})` : "";
+    cell.append(" ", element("span", { className: "rmsd", textContent: `${row.rmsd_to_reference.toFixed(2)} Å${over}` }));
+  }
+  if (!cell.childNodes.length) cell.textContent = "—";
+  return cell;
 }
 
 function tableQuery() {
@@ -233,7 +256,7 @@ async function renderTable() {
   if (data.ligands.length) replaceRows(body, data.ligands.map(ligandRow));
   else {
     const empty = filtersSet() ? "No ligand matches these filters." : "The library is empty.";
-    body.replaceChildren(element("tr", { className: "empty-row" }, element("td", { colSpan: 9 }, empty)));
+    body.replaceChildren(element("tr", { className: "empty-row" }, element("td", { colSpan: 10 }, empty)));
   }
   markSelected();
   const last = Math.min(state.offset + PAGE_SIZE, data.total);
@@ -354,6 +377,30 @@ async function showLigand(index, { focus = false } = {}) {
 
 // -- live refresh ----------------------------------------------------------------------------
 
+// The redocking of the reference ligand (validate=true), worded as screen.html words it.
+function validationVerdict(v) {
+  if (v.status === "failed") return `The redocking failed: ${v.error}`;
+  if (v.status !== "completed") return `The reference ligand is being redocked (${v.status}).`;
+  if (v.top1_rmsd !== null && v.top1_rmsd <= 2) {
+    return "The top pose lies within 2 Å of the reference pose: this receptor, box and options find the known binding mode.";
+  }
+  if (v.best_rmsd !== null && v.best_rmsd <= 2) {
+    return "A pose within 2 Å of the reference is found, but not ranked first: read the ranking with care.";
+  }
+  return "No pose comes within 2 Å of the reference pose: the screen's ranking deserves little trust.";
+}
+
+function renderValidation(validation) {
+  const card = document.getElementById("validation");
+  if (!card || !validation || card.dataset.status === validation.status) return;
+  card.dataset.status = validation.status;
+  document.getElementById("validation-verdict").textContent = validationVerdict(validation);
+  for (const field of card.querySelectorAll("[data-validation]")) {
+    const value = validation[field.dataset.validation];
+    field.textContent = field.dataset.validation === "best_rank" ? String(value ?? "—") : formatScore(value);
+  }
+}
+
 let refreshing = false;
 let again = false;
 async function refresh() {
@@ -366,6 +413,7 @@ async function refresh() {
   try {
     const overview = await getJSON(api);
     renderCounts(overview);
+    renderValidation(overview.validation);
     renderLeaderboard(overview.leaderboard);
     markSelected();
     await Promise.all([renderHistogram(overview.counts.completed), renderTable()]);
@@ -429,8 +477,8 @@ filters.addEventListener("input", (event) => {
     state.offset = 0;
     renderTable();
   };
-  // Typing waits for a pause; a choice in the status list applies at once.
-  if (event.target.tagName === "SELECT") apply();
+  // Typing waits for a pause; a choice in the status list or a checkbox applies at once.
+  if (event.target.tagName === "SELECT" || event.target.type === "checkbox") apply();
   else typing = window.setTimeout(apply, 250);
 });
 filters.addEventListener("submit", (event) => event.preventDefault());

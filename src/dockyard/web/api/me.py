@@ -1,0 +1,98 @@
+"""``/api/me``: who the caller is, what they hold against their quotas, and their API tokens."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Request
+from pydantic import BaseModel
+
+from dockyard.errors import InputError
+from dockyard.jobs.models import ApiToken
+from dockyard.web.auth import usage_of
+from dockyard.web.deps import CurrentUser, StoreDep
+from dockyard.web.schemas import error_responses
+from dockyard.web.types import Id, Label
+
+router = APIRouter(prefix="/api/me", tags=["accounts"], responses=error_responses(400, 404, 422))
+
+
+class UsageInfo(BaseModel):
+    active_jobs: int
+    stored_bytes: int
+    max_active_jobs: int | None
+    max_screen_ligands: int | None
+    max_stored_bytes: int | None
+
+
+class Me(BaseModel):
+    name: str | None
+    role: str
+    single_user: bool
+    """True while the server has no users: everyone is its anonymous admin."""
+    usage: UsageInfo | None
+
+
+class TokenInfo(BaseModel):
+    id: int
+    name: str
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+    @classmethod
+    def of(cls, token: ApiToken) -> TokenInfo:
+        return cls(
+            id=token.id,
+            name=token.name,
+            created_at=token.created_at,
+            last_used_at=token.last_used_at,
+            revoked_at=token.revoked_at,
+        )
+
+
+class TokenCreated(TokenInfo):
+    token: str
+    """The secret, shown this once: only its hash is kept."""
+
+
+def _user_id(viewer: CurrentUser) -> int:
+    if viewer.user_id is None:
+        raise InputError(
+            "This server has no users yet, so there are no API tokens: create the first admin "
+            "with `dockyard users add NAME --admin`.",
+            code="no_users",
+        )
+    return viewer.user_id
+
+
+@router.get("", response_model=Me)
+def me(request: Request, viewer: CurrentUser) -> Me:
+    """The caller, their role and their usage against their quotas."""
+    usage = usage_of(request)
+    return Me(
+        name=viewer.name or None,
+        role="admin" if viewer.is_admin else "member",
+        single_user=viewer.user_id is None,
+        usage=UsageInfo(**usage.to_dict()) if usage else None,
+    )
+
+
+@router.get("/tokens", response_model=list[TokenInfo])
+def list_tokens(viewer: CurrentUser, store: StoreDep) -> list[TokenInfo]:
+    return [TokenInfo.of(token) for token in store.accounts.list_tokens(_user_id(viewer))]
+
+
+@router.post("/tokens", status_code=201, response_model=TokenCreated)
+def create_token(
+    viewer: CurrentUser, store: StoreDep, name: Annotated[Label, Body(embed=True)]
+) -> TokenCreated:
+    """A new API token; the answer holds its secret, which is never shown again."""
+    token, secret = store.accounts.create_token(_user_id(viewer), name)
+    return TokenCreated(**TokenInfo.of(token).model_dump(), token=secret)
+
+
+@router.delete("/tokens/{token_id}", response_model=TokenInfo)
+def revoke_token(token_id: Id, viewer: CurrentUser, store: StoreDep) -> TokenInfo:
+    return TokenInfo.of(store.accounts.revoke_token(_user_id(viewer), token_id))
