@@ -5,10 +5,10 @@ the outcome back through fenced updates. A job that was cancelled meanwhile stop
 progress report; the runner kills the process anyway if it is inside Vina.
 
 The database may go away under a running job (restarted, out of reach, its disk full). The
-job's own process then waits rather than lose its work: it waits to read the job at the start
-and to write the outcome at the end (:func:`~dockyard.jobs.db.patiently`; fenced, so a job
-taken away meanwhile ignores the late write), and skips progress reports it cannot write. An
-outage while the handler reads its inputs raises :class:`~dockyard.errors.UnavailableError`
+job's own process then waits rather than lose its work: it waits to read the job and its
+files and to write the outcome (:func:`~dockyard.jobs.db.patiently`; fenced, so a job taken
+away meanwhile ignores the late write), and skips progress reports it cannot write. An outage
+met elsewhere (a screen chunk's ligand rows) raises :class:`~dockyard.errors.UnavailableError`
 out of :func:`run_job`: the process ends and its runner queues the job again.
 """
 
@@ -104,7 +104,8 @@ def _execute(store: Store, job: Job, claim: Claim, cpu: int) -> None:
 
 
 def _text(store: Store, job: Job, name: str) -> str:
-    return store.read_file(job.id, name).content.decode()
+    stored = patiently(lambda: store.read_file(job.id, name), f"job {job.id}: reading {name}")
+    return stored.content.decode()
 
 
 def run_docking(
@@ -133,7 +134,8 @@ def run_docking(
 
 def _add_evidence(store: Store, job: Job, poses_sdf: str, results: dict[str, Any]) -> str:
     """Each pose's RMSD to the reference ligand and plausibility, into ``results`` and the SDF."""
-    fields, warnings, annotated = check_poses(evidence_inputs(store, job.id), poses_sdf)
+    inputs = patiently(lambda: evidence_inputs(store, job.id), f"job {job.id}: reading inputs")
+    fields, warnings, annotated = check_poses(inputs, poses_sdf)
     for pose, evidence in zip(results["poses"], fields, strict=False):
         pose.update(evidence)
     results["warnings"] = [*results.get("warnings", []), *warnings]
