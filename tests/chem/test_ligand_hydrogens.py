@@ -155,8 +155,9 @@ def test_pdb_with_single_bond_conect_for_an_aromatic_ring_is_refused_naming_the_
 def test_a_radical_in_an_sdf_is_refused_naming_the_atom():
     block = Chem.MolToMolBlock(Chem.MolFromSmiles("C[CH2]"))
     assert "M  RAD" in block
-    with pytest.raises(InputError, match=r"unpaired electrons on atom 2 \(C\)"):
+    with pytest.raises(InputError, match=r"unpaired\) electrons on atom 2 \(C\)") as caught:
         ligand_from_file(block, "sdf")
+    assert caught.value.code == "radical_ligand"
 
 
 CHARGE_STATES = [

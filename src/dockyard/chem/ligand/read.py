@@ -6,7 +6,8 @@ element Vina cannot type, or a PDB whose bond orders cannot be known.
 Many tools write ligands without hydrogens. Such a molecule gets its hydrogens from its bond
 orders (the MOL2 bond block and atom types, the SDF bond block, a PDB's CONECT records), never
 radical electrons: RDKit's MOL2 reader alone would make every carbon of a hydrogen-free MOL2
-a radical. A molecule that still has an atom with unpaired electrons is refused, naming it.
+a radical. A molecule that still has an atom with unpaired electrons is refused when it is
+prepared (:func:`dockyard.chem.ligand.prepare.radical_problem`, unless the user accepts it).
 """
 
 from __future__ import annotations
@@ -56,7 +57,6 @@ def read_molecule(text: str, kind: str, field_name: str) -> Chem.Mol:
             )
     if mol.GetNumAtoms() == 0:
         raise InputError(f"The {field_name} file holds a molecule with no atoms.", field=field_name)
-    check_no_radicals(mol, field_name)
     return mol
 
 
@@ -163,18 +163,6 @@ def _sanitized(mol: Chem.Mol) -> Chem.Mol | None:
     if candidate.GetNumConformers() and candidate.GetConformer().Is3D():
         Chem.AssignStereochemistryFrom3D(candidate)
     return candidate
-
-
-def check_no_radicals(mol: Chem.Mol, field_name: str) -> None:
-    """InputError naming the first atom with unpaired electrons (read files never make them)."""
-    for atom in mol.GetAtoms():
-        if atom.GetNumRadicalElectrons():
-            raise InputError(
-                f"The {field_name} has unpaired electrons on atom {atom.GetIdx() + 1} "
-                f"({atom.GetSymbol()}): a radical, which Vina cannot score; check the bond "
-                "orders and charges of that atom, or give the ligand's SMILES.",
-                field=field_name,
-            )
 
 
 SINGLE_BOND_LENGTHS = {
