@@ -35,6 +35,7 @@ from dockyard.web.headers import SecurityHeadersMiddleware
 from dockyard.web.limits import BodyLimitMiddleware
 from dockyard.web.origin import SameOriginMiddleware
 from dockyard.web.pages import accounts as account_pages
+from dockyard.web.pages import docs as docs_pages
 from dockyard.web.pages import jobs as job_pages
 from dockyard.web.pages import screens as screen_pages
 from dockyard.web.pages import submit
@@ -61,9 +62,10 @@ ROUTERS = (
     worker_pages.router,
     account_pages.login_router,
     account_pages.router,
+    docs_pages.router,
 )
 """The API's routers, in the order of its OpenAPI document, then the pages'."""
-OPEN_ROUTERS = (health.router, account_pages.login_router)
+OPEN_ROUTERS = (health.router, account_pages.login_router, docs_pages.router)
 """The routers anyone may reach; every other one is behind :data:`dockyard.web.auth.GATE`."""
 
 
@@ -118,6 +120,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         description="Molecular docking with AutoDock Vina: submit jobs, follow them, get poses.",
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
     )
     app.openapi = lambda: openapi_with_errors(app)
     app.state.settings = settings

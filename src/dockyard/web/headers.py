@@ -1,9 +1,8 @@
 """Security headers on every response: a strict Content-Security-Policy, no sniffing, no framing.
 
 The pages load scripts, styles, images and data only from this server, and no page may be
-framed by another site. FastAPI's ``/docs`` and ``/redoc`` are the one exception: they load
-Swagger UI and ReDoc from a CDN with an inline bootstrap script, so they get a policy that
-allows exactly that (and still no framing).
+framed by another site — the API reference (``/docs``) included: its Swagger UI is served from
+this server too (:mod:`dockyard.web.pages.docs`).
 """
 
 from __future__ import annotations
@@ -15,19 +14,11 @@ CONTENT_SECURITY_POLICY = (
     "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "
     "form-action 'self'; frame-ancestors 'none'"
 )
-DOCS_CDN = "https://cdn.jsdelivr.net"
-DOCS_POLICY = (
-    f"default-src 'self'; script-src 'self' 'unsafe-inline' {DOCS_CDN}; "
-    f"style-src 'self' 'unsafe-inline' {DOCS_CDN}; img-src 'self' data: https:; "
-    f"worker-src 'self' blob:; connect-src 'self'; frame-ancestors 'none'"
-)
-DOCS_PATHS = frozenset({"/docs", "/redoc", "/docs/oauth2-redirect"})
 
 
-def security_headers(path: str) -> list[tuple[bytes, bytes]]:
-    policy = DOCS_POLICY if path in DOCS_PATHS else CONTENT_SECURITY_POLICY
+def security_headers() -> list[tuple[bytes, bytes]]:
     return [
-        (b"content-security-policy", policy.encode()),
+        (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
         (b"x-content-type-options", b"nosniff"),
         (b"x-frame-options", b"DENY"),
         (b"referrer-policy", b"same-origin"),
@@ -44,7 +35,7 @@ class SecurityHeadersMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        extra = security_headers(scope.get("path", ""))
+        extra = security_headers()
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
