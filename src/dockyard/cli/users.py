@@ -123,6 +123,11 @@ def create_token(
     _run(data_dir, action)
 
 
+def _minute(timestamp: str | None) -> str:
+    """An ISO timestamp to the minute, as people read it ("2026-12-01 14:05")."""
+    return (timestamp or "")[:16].replace("T", " ")
+
+
 def _token_rows(rows: list[dict]) -> None:
     table = Table(title="API tokens")
     for column in ("id", "name", "created", "last used", "revoked"):
@@ -131,9 +136,9 @@ def _token_rows(rows: list[dict]) -> None:
         table.add_row(
             str(row["id"]),
             row["name"],
-            (row["created_at"] or "")[:16].replace("T", " "),
-            (row["last_used_at"] or "")[:16].replace("T", " "),
-            (row["revoked_at"] or "")[:16].replace("T", " "),
+            _minute(row["created_at"]),
+            _minute(row["last_used_at"]),
+            _minute(row["revoked_at"]),
         )
     console.print(table)
 
