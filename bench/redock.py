@@ -325,6 +325,11 @@ def main() -> None:
             f"{label:10}: top-1 RMSD <= {SUCCESS:g} Å {top1}/{total} = {100 * top1 / total:.0f}%"
             f"; any pose {best}/{total} = {100 * best / total:.0f}%; {failed} failed"
         )
+    valid = sum(ours.success and ours.verdict == "valid" for _name, _atoms, ours, _plain in rows)
+    print(
+        f"Dockyard PoseBusters-valid top-1 RMSD <= {SUCCESS:g} Å: {valid}/{total} = "
+        f"{100 * valid / total:.0f}%"
+    )
     print(
         f"(exhaustiveness {args.exhaustiveness}, seed {args.seed}, box crystal ligand + "
         f"{args.padding:g} Å, ring conformers {args.ring_conformers})"
