@@ -152,6 +152,11 @@ class Settings(BaseSettings):
         description="Signs the session cookies; unset, one is generated once and kept in the "
         "data dir (every server process sharing the database must see the same one).",
     )
+    secure_cookies: bool = Field(
+        default=False,
+        description="Mark the session cookie `Secure` (sent over HTTPS only): set it when the "
+        "server is reached through HTTPS, e.g. behind a TLS reverse proxy.",
+    )
     max_active_jobs: int | None = Field(
         default=None, ge=1, description="Pending and running jobs one user may have (unset: any)."
     )

@@ -359,3 +359,17 @@ def test_the_first_user_made_on_the_admin_page_is_an_admin_and_logged_in(
         assert made.status_code == 200 and 'id="created-password"' in made.text
         assert browser.get("/api/me").json()["name"] == "alice"
         assert live.client.get("/api/jobs").status_code == 401
+
+
+@pytest.mark.parametrize("secure", [False, True])
+def test_the_session_cookie_is_secure_when_the_server_is_reached_over_https(
+    tmp_path: Path, secure: bool
+):
+    settings = Settings(
+        data_dir=tmp_path, database_url=f"sqlite:///{tmp_path / 'db'}", secure_cookies=secure
+    )
+    with LiveServer(settings) as live:
+        live.store.accounts.add_user("alice", "pw-alice", role="admin")
+        cookie = live.client.get("/login").headers["set-cookie"].lower()
+    assert "httponly" in cookie and "samesite=lax" in cookie
+    assert ("; secure" in cookie) is secure

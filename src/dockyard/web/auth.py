@@ -223,7 +223,8 @@ async def _not_authenticated(request: Request, error: AuthenticationError) -> Re
 
 
 def install_auth(app: FastAPI, settings: Settings) -> None:
-    """Signed, HttpOnly, SameSite=Lax session cookies, and the 401 answers."""
+    """Signed, HttpOnly, SameSite=Lax session cookies (``Secure`` when the server is reached
+    over HTTPS), and the 401 answers."""
     app.add_exception_handler(AuthenticationError, _not_authenticated)
     app.add_middleware(
         SessionMiddleware,
@@ -231,5 +232,6 @@ def install_auth(app: FastAPI, settings: Settings) -> None:
         session_cookie=SESSION_COOKIE,
         max_age=SESSION_DAYS * 24 * 3600,
         same_site="lax",
+        https_only=settings.secure_cookies,
     )
     app.state.templates.env.globals["csrf_token"] = csrf_token
