@@ -45,6 +45,18 @@ def test_passwords_are_argon2_and_names_unique(store: Store):
     assert store.accounts.check_password("alice", "s3cret") is None
 
 
+@pytest.mark.parametrize("name", ["al\x00ice", "", "x" * 65, "../alice", "alice smith"])
+def test_a_name_no_account_can_have_is_missing_without_reaching_the_database(
+    store: Store, name: str
+):
+    store.accounts.add_user("alice", "pw-alice")
+    store.accounts.add_group("lab")
+    with pytest.raises(NotFoundError):
+        store.accounts.user_named(name)
+    with pytest.raises(NotFoundError):
+        store.accounts.group_named(name)
+
+
 def test_tokens_are_stored_hashed_and_stop_working_once_revoked(store: Store):
     user = store.accounts.add_user("alice", "pw")
     token, secret = store.accounts.create_token(user.id, "laptop")

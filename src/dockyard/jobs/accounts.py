@@ -88,8 +88,12 @@ def new_password() -> str:
     return secrets.token_urlsafe(12)
 
 
+def _valid(name: str) -> bool:
+    return NAME_PATTERN.match(name) is not None
+
+
 def check_name(name: str, what: str = "name") -> str:
-    if not NAME_PATTERN.match(name):
+    if not _valid(name):
         raise InputError(
             f"{what} {name!r} must be 1-64 letters, digits, '.', '_' or '-', "
             "starting with a letter or digit.",
@@ -163,8 +167,9 @@ class AccountStore:
         return user
 
     def user_named(self, name: str) -> User:
+        """The user of that name; a name no user can have is missing without a query."""
         with self.session() as session:
-            user = session.scalar(select(User).where(User.name == name))
+            user = session.scalar(select(User).where(User.name == name)) if _valid(name) else None
         if user is None:
             raise NotFoundError(f"There is no user {name!r}.", field="name")
         return user
@@ -262,8 +267,11 @@ class AccountStore:
         return group
 
     def group_named(self, name: str) -> Group:
+        """The group of that name; a name no group can have is missing without a query."""
         with self.session() as session:
-            group = session.scalar(select(Group).where(Group.name == name))
+            group = (
+                session.scalar(select(Group).where(Group.name == name)) if _valid(name) else None
+            )
         if group is None:
             raise NotFoundError(f"There is no group {name!r}.", field="group")
         return group
