@@ -62,6 +62,12 @@ class Settings(BaseSettings):
     lease_seconds: float = Field(
         default=30.0, gt=0, description="How long a running job stays claimed without heartbeat."
     )
+    database_wait_seconds: float = Field(
+        default=60.0,
+        ge=0,
+        description="Seconds a starting server or `dockyard migrate` waits for a database that "
+        "does not answer yet (one started at the same moment, or restarting).",
+    )
     max_upload_mb: float = Field(default=50.0, gt=0, description="Largest accepted upload.")
     max_library_mb: float = Field(
         default=200.0, gt=0, description="Largest screening library upload, as it arrives."

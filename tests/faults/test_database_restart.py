@@ -11,6 +11,8 @@ import httpx
 import pytest
 
 from dockyard.config import Settings
+from dockyard.errors import UnavailableError
+from dockyard.jobs.store import Store
 from tests.conftest import LiveServer
 from tests.scale.conftest import MEDIUM_JOB, assert_each_completed_once, wait_finished
 from tests.scale.test_failures import docking_on
@@ -132,3 +134,21 @@ def test_rq_workers_ride_out_a_postgres_restart(
     with LiveServer(settings) as live, Follower(live.url) as follower:
         ids = submit_and_restart(live, private_postgres, small_job)
         assert_each_ran_once(live, ids, follower)
+
+
+def test_a_server_started_before_its_database_waits_for_it(private_postgres, tmp_path):
+    private_postgres.stop()
+    starter = threading.Timer(3.0, private_postgres.start)
+    starter.start()
+    settings = Settings(data_dir=tmp_path, database_url=private_postgres.url, workers=1)
+    try:
+        with LiveServer(settings) as live:
+            assert live.client.get("/api/health").status_code == 200
+    finally:
+        starter.join()
+
+
+def test_a_database_that_never_answers_stops_the_start_saying_so(private_postgres, tmp_path):
+    private_postgres.stop()
+    with pytest.raises(UnavailableError, match="does not answer"):
+        Store.open(private_postgres.url, wait_seconds=1.0)

@@ -19,7 +19,7 @@ def refuse_exposed_single_user(host: str, settings: Settings) -> None:
         return
     from dockyard.jobs.store import Store
 
-    store = Store.open(settings.resolved_database_url)
+    store = Store.open(settings.resolved_database_url, wait_seconds=settings.database_wait_seconds)
     try:
         has_users = store.accounts.has_users()
     finally:

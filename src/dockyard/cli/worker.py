@@ -66,6 +66,6 @@ def migrate() -> None:
     from dockyard.jobs.store import Store
 
     settings = get_settings()
-    store = Store.open(settings.resolved_database_url, migrate_schema=True)
+    store = Store.open(settings.resolved_database_url, wait_seconds=settings.database_wait_seconds)
     store.close()
     console.print(f"Database schema up to date at {store.engine.url.render_as_string()}")

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from dockyard.errors import ConflictError, ForbiddenError, NotFoundError
 from dockyard.jobs.accounts import SINGLE_USER, AccountStore, Viewer, visible, writable
-from dockyard.jobs.db import make_engine, migrate
+from dockyard.jobs.db import make_engine, migrate, patiently
 from dockyard.jobs.fence import Claim, ClaimLost, StoredFile, fenced, file_row
 from dockyard.jobs.models import (
     CONTAINER_KINDS,
@@ -56,10 +56,18 @@ class Store:
         self._sessions = sessionmaker(engine, expire_on_commit=False)
 
     @classmethod
-    def open(cls, database_url: str, *, migrate_schema: bool = True) -> Store:
+    def open(
+        cls, database_url: str, *, migrate_schema: bool = True, wait_seconds: float = 0.0
+    ) -> Store:
+        """The store of that database, its schema brought up to date first; a database that
+        does not answer yet is waited for up to ``wait_seconds``, then UnavailableError."""
         engine = make_engine(database_url)
         if migrate_schema:
-            migrate(engine)
+            try:
+                patiently(lambda: migrate(engine), "migrating", give_up_after=wait_seconds)
+            except BaseException:
+                engine.dispose()
+                raise
         return cls(engine)
 
     def close(self) -> None:
