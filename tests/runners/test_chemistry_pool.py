@@ -14,6 +14,7 @@ import pytest
 
 from dockyard.chem.depict import depict
 from dockyard.errors import BusyError, DockingError, InputError, TooComplexError
+from dockyard.processes import working_on
 from dockyard.runners.chemistry import ChemistryPool, Kind, resident_mb
 
 QUICK = Kind("quick", 3.0, "This input", "test", "smiles", "DOCKYARD_CHEM_DEPICT_SECONDS")
@@ -28,6 +29,13 @@ def hog(megabytes: int) -> int:
         kept.append(bytearray(os.urandom(1024)) * (20 * 1024))
         time.sleep(0.01)
     return len(kept)
+
+
+def prepare_slowly(field: str) -> None:
+    """Say which input is being worked on, then take too long over it."""
+    working_on("receptor")
+    working_on(field)
+    time.sleep(60)
 
 
 def wait_for(condition, timeout: float = 30.0) -> None:
@@ -76,6 +84,16 @@ def test_a_task_over_its_time_is_killed_and_the_worker_replaced(pool):
     second = pool.run("quick", os.getpid)
     assert second != first
     assert pool.run("quick", math.sqrt, 9) == 3.0
+
+
+def test_an_overrun_names_the_input_the_task_was_working_on(pool):
+    with pytest.raises(TooComplexError) as raised:
+        pool.run("quick", prepare_slowly, "ligand")
+    assert raised.value.field == "ligand"
+    assert raised.value.message.startswith("This ligand is too complex to test in 3 s")
+    with pytest.raises(TooComplexError) as raised:
+        pool.run("quick", time.sleep, 60)
+    assert raised.value.field == "smiles", "a task that says nothing gets the kind's field"
 
 
 def test_a_task_over_the_memory_limit_is_killed(pool):

@@ -37,6 +37,7 @@ from dockyard.chem.receptor.prepare import (
 )
 from dockyard.chem.site import box_around_ligand, box_around_protein, box_around_residues
 from dockyard.errors import InputError
+from dockyard.processes import working_on
 
 
 @dataclass
@@ -84,7 +85,10 @@ def preflight(
     source = _box_source(request)
     if strict and source is None:
         Box.from_fields(request.box)  # names the first missing field
+    if source == "reference_ligand":
+        working_on("reference_ligand")
     box = _box(request, source) if source not in (None, "pocket") else None
+    working_on("receptor")
     receptor = prepare_receptor(request.receptor.text, request.receptor.format, box, options)
     warnings = list(receptor.report.get("warnings", []))
     accepted = not strict or request.accept_warnings
@@ -100,6 +104,7 @@ def preflight(
         pockets = find_pockets(receptor.pdb)
     if source == "pocket":
         box = _pocket_box(request.pocket, pockets)
+    working_on("ligand" if request.ligand is not None else "smiles")
     with offering_acceptance():
         ligand = _ligand(request, options, allow_radicals=accepted)
     if strict and require_ligand and ligand is None:

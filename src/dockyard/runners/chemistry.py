@@ -38,6 +38,7 @@ from typing import Any, TypeVar
 
 from dockyard.config import Settings
 from dockyard.errors import BusyError, DockingError, DockyardError, TooComplexError
+from dockyard.processes import report_fields_to
 from dockyard.runners.supervise import SCIENCE_PRELOAD, JobProcess, science_context
 
 log = logging.getLogger(__name__)
@@ -57,6 +58,8 @@ RESTART_PAUSE_SECONDS = 5.0
 """The pause before starting a worker again after one failed to start."""
 
 STARTING, IDLE, BUSY = "starting", "idle", "busy"
+WORKING_ON = "working on"
+"""The message a worker sends, before its reply, to say which input its task works on."""
 
 
 @dataclass(frozen=True)
@@ -73,19 +76,32 @@ class Kind:
     setting: str
     """The setting that holds the limit, named in the error so an admin knows what to raise."""
 
-    def too_long(self) -> TooComplexError:
+    def too_long(self, field: str | None = None) -> TooComplexError:
+        """Over its time; ``field`` is the input the task said it was working on, if it did."""
         return TooComplexError(
-            f"{self.subject} is too complex to {self.verb} in {self.seconds:g} s "
+            f"{self._subject(field)} is too complex to {self.verb} in {self.seconds:g} s "
             f"(the server's limit, {self.setting}).",
-            field=self.field,
+            field=field or self.field,
         )
 
-    def too_big(self, memory_mb: float) -> TooComplexError:
+    def too_big(self, memory_mb: float, field: str | None = None) -> TooComplexError:
         return TooComplexError(
-            f"{self.subject} is too complex to {self.verb} within {memory_mb:g} MB of memory "
-            "(the server's limit, DOCKYARD_CHEM_MEMORY_MB).",
-            field=self.field,
+            f"{self._subject(field)} is too complex to {self.verb} within {memory_mb:g} MB of "
+            "memory (the server's limit, DOCKYARD_CHEM_MEMORY_MB).",
+            field=field or self.field,
         )
+
+    def _subject(self, field: str | None) -> str:
+        return SUBJECTS.get(field, self.subject) if field else self.subject
+
+
+SUBJECTS = {
+    "receptor": "This receptor",
+    "ligand": "This ligand",
+    "smiles": "This molecule",
+    "reference_ligand": "This reference ligand",
+}
+"""How an error names the input a task said it was working on (``processes.working_on``)."""
 
 
 DEPICTION, PREPARATION, INTERACTIONS = "depiction", "preparation", "interactions"
@@ -149,6 +165,8 @@ class _Worker:
         self.deadline = math.inf
         self.killed_for: str | None = None
         """Why the watchdog killed it: "time" or "memory"."""
+        self.working_on: str | None = None
+        """The input its task said it was working on last (a request's field)."""
 
     def kill(self, reason: str) -> None:
         """SIGKILL its process group; the thread waiting on its answer sees the pipe close."""
@@ -245,9 +263,9 @@ class ChemistryPool:
             self._give_back(worker, dead=reply is None)
         if reply is None:
             if worker.killed_for == "time":
-                raise limits.too_long()
+                raise limits.too_long(worker.working_on)
             if worker.killed_for == "memory":
-                raise limits.too_big(self.memory_mb)
+                raise limits.too_big(self.memory_mb, worker.working_on)
             status = worker.process.poll()
             cause = f"signal {signal.Signals(-status).name}" if status and status < 0 else status
             raise DockingError(
@@ -291,6 +309,7 @@ class ChemistryPool:
                     raise self._busy()
             worker.state = BUSY
             worker.killed_for = None
+            worker.working_on = None
             worker.deadline = time.monotonic() + limits.seconds
             return worker
 
@@ -317,10 +336,14 @@ class ChemistryPool:
         """The worker's reply, or None when it died (killed by the watchdog, or crashed)."""
         try:
             worker.conn.send((function, args, kwargs))
-            while not worker.conn.poll(1.0):
-                if worker.process.poll() is not None:
-                    return None
-            return worker.conn.recv()
+            while True:
+                while not worker.conn.poll(1.0):
+                    if worker.process.poll() is not None:
+                        return None
+                message = worker.conn.recv()
+                if message[0] != WORKING_ON:
+                    return message
+                worker.working_on = message[1]
         except (EOFError, OSError):
             return None
 
@@ -411,8 +434,9 @@ class ChemistryPool:
 def _serve(conn: Connection) -> None:
     """In the worker: load the science stack, then run tasks one at a time until the pipe
     closes. Replies are ``("ok", value)``, ``("error", DockyardError)`` or
-    ``("crash", (summary, traceback))``."""
+    ``("crash", (summary, traceback))``, after any number of ``("working on", field)``."""
     os.nice(NICE)
+    report_fields_to(lambda field: conn.send((WORKING_ON, field)))
     for name in SCIENCE_PRELOAD:  # already loaded when the fork server preloaded them
         importlib.import_module(name)
     conn.send("ready")
