@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from rq.job import Job as RQJob
@@ -176,14 +175,6 @@ def test_workers_endpoint_with_the_local_runner(tmp_path, small_job):
         page = live.client.get("/status")
         assert page.status_code == 200
         assert 'aria-current="page">Status' in page.text
-
-
-def test_every_setting_is_in_the_readme_table():
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
-    missing = [
-        name for name in Settings.model_fields if f"| `DOCKYARD_{name.upper()}` |" not in readme
-    ]
-    assert not missing, f"settings missing from the README's configuration table: {missing}"
 
 
 def test_worker_needs_redis_and_migrate_brings_the_schema_up(tmp_path, monkeypatch):
