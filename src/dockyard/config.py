@@ -152,6 +152,12 @@ class Settings(BaseSettings):
         description="Signs the session cookies; unset, one is generated once and kept in the "
         "data dir (every server process sharing the database must see the same one).",
     )
+    metrics_token: str | None = Field(
+        default=None,
+        min_length=16,
+        description="A bearer token that may read `/metrics` (for a Prometheus scraper) besides "
+        "an admin's session or API token; unset, only admins may once accounts exist.",
+    )
     max_active_jobs: int | None = Field(
         default=None, ge=1, description="Pending and running jobs one user may have (unset: any)."
     )
@@ -162,7 +168,7 @@ class Settings(BaseSettings):
         default=None, ge=1, description="Bytes the jobs of one user may store (unset: any)."
     )
 
-    @field_validator("database_url", "redis_url")
+    @field_validator("database_url", "redis_url", "metrics_token", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: str | None) -> str | None:
         return value or None

@@ -24,6 +24,7 @@ from dockyard.web.api import (
     health,
     jobs,
     me,
+    metrics,
     prepare,
     screens,
     shares,
@@ -56,6 +57,7 @@ ROUTERS = (
     workers.router,
     me.router,
     shares.router,
+    metrics.router,
     submit.router,
     job_pages.router,
     screen_pages.router,
@@ -65,8 +67,9 @@ ROUTERS = (
     docs_pages.router,
 )
 """The API's routers, in the order of its OpenAPI document, then the pages'."""
-OPEN_ROUTERS = (health.router, account_pages.login_router, docs_pages.router)
-"""The routers anyone may reach; every other one is behind :data:`dockyard.web.auth.GATE`."""
+OPEN_ROUTERS = (health.router, account_pages.login_router, docs_pages.router, metrics.router)
+"""The routers without :data:`dockyard.web.auth.GATE`: anyone may reach them, but ``/metrics``,
+which lets in its own scraper's token or an admin (:func:`dockyard.web.api.metrics.scraper`)."""
 
 
 def make_runner(settings: Settings, store: Store) -> Runner:
