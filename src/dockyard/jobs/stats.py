@@ -55,7 +55,8 @@ CAUSES = (*(cause for cause, _ in FAILURE_CAUSES), JOB_ERROR)
 
 
 class SecondsBetween(FunctionElement):
-    """``later - earlier`` in seconds, computed by the database (SQLite or PostgreSQL)."""
+    """``later - earlier`` in seconds, at least zero (the clocks of two machines may disagree
+    by a little: a negative wait counts as none), computed by the database."""
 
     type = Float()
     inherit_cache = True
@@ -65,13 +66,13 @@ class SecondsBetween(FunctionElement):
 @compiles(SecondsBetween, "sqlite")
 def _sqlite_seconds(element: SecondsBetween, compiler: Any, **kw: Any) -> str:
     later, earlier = (compiler.process(clause, **kw) for clause in element.clauses)
-    return f"((julianday({later}) - julianday({earlier})) * 86400.0)"
+    return f"max(0.0, (julianday({later}) - julianday({earlier})) * 86400.0)"
 
 
 @compiles(SecondsBetween, "postgresql")
 def _postgresql_seconds(element: SecondsBetween, compiler: Any, **kw: Any) -> str:
     later, earlier = (compiler.process(clause, **kw) for clause in element.clauses)
-    return f"EXTRACT(EPOCH FROM ({later} - {earlier}))"
+    return f"GREATEST(0.0, EXTRACT(EPOCH FROM ({later} - {earlier})))"
 
 
 @dataclass(frozen=True)
@@ -140,8 +141,8 @@ def _histograms(session: Session) -> tuple[dict[str, Histogram], dict[str, Histo
     ran = (
         select(
             Job.kind.label("kind"),
-            _at_least_zero(SecondsBetween(Job.finished_at, Job.started_at)).label("ran"),
-            _at_least_zero(SecondsBetween(Job.started_at, Job.created_at)).label("waited"),
+            SecondsBetween(Job.finished_at, Job.started_at).label("ran"),
+            SecondsBetween(Job.started_at, Job.created_at).label("waited"),
         )
         .where(
             Job.parent_id.is_(None),
@@ -150,7 +151,8 @@ def _histograms(session: Session) -> tuple[dict[str, Histogram], dict[str, Histo
             Job.started_at.is_not(None),
             Job.finished_at.is_not(None),
         )
-        .subquery()
+        .cte("ran")
+        .prefix_with("MATERIALIZED")  # each time computed once per job, not once per bucket
     )
     columns = [ran.c.kind, func.count()]
     for seconds in (ran.c.ran, ran.c.waited):
@@ -167,11 +169,6 @@ def _histograms(session: Session) -> tuple[dict[str, Histogram], dict[str, Histo
         durations.setdefault(kind, empty)
         waits.setdefault(kind, empty)
     return durations, waits
-
-
-def _at_least_zero(seconds: SecondsBetween) -> Any:
-    """Clocks of two machines may disagree by a little: a negative wait counts as none."""
-    return case((seconds < 0, 0.0), else_=seconds)
 
 
 def _ligands(session: Session) -> dict[str, int]:
