@@ -1,7 +1,7 @@
 """What ``/metrics`` reports of the job database, read with a few aggregate queries.
 
 Every server of a fleet reads the same rows, so each reports the same truth however many
-there are. Each query is one aggregate (``GROUP BY``, or ``SUM`` over ``CASE`` buckets), never
+there are. Each query is one aggregate (``GROUP BY``, or ``COUNT ... FILTER`` per bucket), never
 a row per job: a scrape costs a few scans of the jobs table, whatever it holds.
 
 Histogram buckets are counted in SQL as Prometheus defines them, cumulatively (``le``: the
@@ -157,7 +157,7 @@ def _histograms(session: Session) -> tuple[dict[str, Histogram], dict[str, Histo
     columns = [ran.c.kind, func.count()]
     for seconds in (ran.c.ran, ran.c.waited):
         columns.append(func.coalesce(func.sum(seconds), 0.0))
-        columns += [func.sum(case((seconds <= bound, 1), else_=0)) for bound in DURATION_BUCKETS]
+        columns += [func.count().filter(seconds <= bound) for bound in DURATION_BUCKETS]
     durations: dict[str, Histogram] = {}
     waits: dict[str, Histogram] = {}
     width = len(DURATION_BUCKETS) + 1
