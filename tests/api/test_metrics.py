@@ -219,3 +219,23 @@ def test_the_rq_queue_lengths_are_reported(tmp_path: Path, postgres_url: str, sm
     assert value(samples, "dockyard_rq_queue_jobs", queue="dockyard-bulk") == 0
     assert value(samples, "dockyard_queue_depth", queue="interactive") == 2
     assert value(samples, "dockyard_jobs", kind="dock", status="pending") == 2
+
+
+def test_requests_are_counted_by_route_template_method_and_status(server: LiveServer):
+    def delta(name: str, **labels: str) -> float:
+        key = (name, tuple(sorted(labels.items())))
+        return after.get(key, 0.0) - before.get(key, 0.0)
+
+    before = scrape(server.client)
+    assert server.client.get("/api/jobs/999999").status_code == 404
+    assert server.client.request("BREW", "/api/jobs").status_code == 405
+    assert server.client.get("/no/such/page").status_code == 404
+    after = scrape(server.client)
+
+    requests = "dockyard_http_requests_total"
+    assert delta(requests, method="GET", route="/api/jobs/{job_id}", status="404") == 1
+    assert delta(requests, method="other", route="/api/jobs", status="405") == 1
+    assert delta(requests, method="GET", route="unmatched", status="404") == 1
+    assert delta(requests, method="GET", route="/metrics", status="200") == 1  # the first scrape
+    timed = "dockyard_http_request_duration_seconds_count"
+    assert delta(timed, route="/api/jobs/{job_id}") == 1

@@ -41,6 +41,7 @@ from dockyard.web.pages import jobs as job_pages
 from dockyard.web.pages import screens as screen_pages
 from dockyard.web.pages import submit
 from dockyard.web.pages import workers as worker_pages
+from dockyard.web.request_metrics import RequestMetricsMiddleware
 from dockyard.web.schemas import error_components, error_responses
 
 log = logging.getLogger(__name__)
@@ -134,6 +135,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodyLimitMiddleware, settings=settings)
     app.add_middleware(SameOriginMiddleware, trusted_origins=settings.trusted_origins)
     app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(RequestMetricsMiddleware)  # outermost: it times all the others
     for router in ROUTERS:
         if router in OPEN_ROUTERS:
             app.include_router(router)
