@@ -1,8 +1,9 @@
 """What ``/metrics`` reports of the job database, read with a few aggregate queries.
 
 Every server of a fleet reads the same rows, so each reports the same truth however many
-there are. Each query is one aggregate (``GROUP BY``, or ``COUNT ... FILTER`` per bucket), never
-a row per job: a scrape costs a few scans of the jobs table, whatever it holds.
+there are. Each query is one aggregate (``GROUP BY``, or ``COUNT ... FILTER`` per bucket),
+never a row per job: a scrape costs three scans of the jobs table and a sum of the screens'
+counters, whatever they hold.
 
 Histogram buckets are counted in SQL as Prometheus defines them, cumulatively (``le``: the
 jobs that took at most that long). Durations are seconds between two stored times, computed
