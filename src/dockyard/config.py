@@ -163,6 +163,12 @@ class Settings(BaseSettings):
         description="Mark the session cookie `Secure` (sent over HTTPS only): set it when the "
         "server is reached through HTTPS, e.g. behind a TLS reverse proxy.",
     )
+    metrics_token: str | None = Field(
+        default=None,
+        min_length=16,
+        description="A bearer token that may read `/metrics` (for a Prometheus scraper) besides "
+        "an admin's session or API token; unset, only admins may once accounts exist.",
+    )
     max_active_jobs: int | None = Field(
         default=None, ge=1, description="Pending and running jobs one user may have (unset: any)."
     )
@@ -173,7 +179,7 @@ class Settings(BaseSettings):
         default=None, ge=1, description="Bytes the jobs of one user may store (unset: any)."
     )
 
-    @field_validator("database_url", "redis_url")
+    @field_validator("database_url", "redis_url", "metrics_token", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: str | None) -> str | None:
         return value or None

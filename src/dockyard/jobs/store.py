@@ -34,6 +34,7 @@ from dockyard.jobs.models import (
     utcnow,
 )
 from dockyard.jobs.screen_store import ScreenStore
+from dockyard.jobs.stats import StatsStore
 
 
 @dataclass(frozen=True)
@@ -86,6 +87,11 @@ class Store:
     def accounts(self) -> AccountStore:
         """Users, API tokens, groups and shares."""
         return AccountStore(self.session)
+
+    @cached_property
+    def stats(self) -> StatsStore:
+        """Aggregate counts and timings of every job, for ``/metrics`` (read at scrape time)."""
+        return StatsStore(self.session)
 
     @cached_property
     def identity(self) -> str:

@@ -24,6 +24,7 @@ from dockyard.web.api import (
     health,
     jobs,
     me,
+    metrics,
     prepare,
     screens,
     shares,
@@ -40,6 +41,7 @@ from dockyard.web.pages import jobs as job_pages
 from dockyard.web.pages import screens as screen_pages
 from dockyard.web.pages import submit
 from dockyard.web.pages import workers as worker_pages
+from dockyard.web.request_metrics import RequestMetricsMiddleware
 from dockyard.web.schemas import error_components, error_responses
 
 log = logging.getLogger(__name__)
@@ -56,6 +58,7 @@ ROUTERS = (
     workers.router,
     me.router,
     shares.router,
+    metrics.router,
     submit.router,
     job_pages.router,
     screen_pages.router,
@@ -65,8 +68,9 @@ ROUTERS = (
     docs_pages.router,
 )
 """The API's routers, in the order of its OpenAPI document, then the pages'."""
-OPEN_ROUTERS = (health.router, account_pages.login_router, docs_pages.router)
-"""The routers anyone may reach; every other one is behind :data:`dockyard.web.auth.GATE`."""
+OPEN_ROUTERS = (health.router, account_pages.login_router, docs_pages.router, metrics.router)
+"""The routers without :data:`dockyard.web.auth.GATE`: anyone may reach them, but ``/metrics``,
+which lets in its own scraper's token or an admin (:func:`dockyard.web.api.metrics.scraper`)."""
 
 
 def make_runner(settings: Settings, store: Store) -> Runner:
@@ -133,6 +137,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodyLimitMiddleware, settings=settings)
     app.add_middleware(SameOriginMiddleware, trusted_origins=settings.trusted_origins)
     app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(RequestMetricsMiddleware)  # outermost: it times all the others
     for router in ROUTERS:
         if router in OPEN_ROUTERS:
             app.include_router(router)

@@ -3,7 +3,8 @@
 Safe by default. A server without users is in the single-user mode: every request is the
 anonymous admin's (``dockyard serve`` refuses a non-loopback address in that mode). Once any
 user exists, every request needs a signed session cookie or an ``Authorization: Bearer``
-token, except the health check, the login page and the static files.
+token, except the health check, the login page and the static files; ``/metrics`` checks its
+own (an admin, or the scraper's ``DOCKYARD_METRICS_TOKEN``).
 
 Every router but those is included with :data:`GATE`: it resolves the viewer, checks
 the CSRF token of a cookie-authenticated request that changes something, and loads the job

@@ -29,6 +29,7 @@ from dockyard.errors import InputError, UnavailableError
 from dockyard.jobs.accounts import Viewer
 from dockyard.jobs.models import utcnow
 from dockyard.jobs.store import Store
+from dockyard.metrics import SSE_CONNECTIONS
 from dockyard.web.deps import CurrentUser, SettingsDep, StoreDep
 from dockyard.web.schemas import JobSummary, error_responses
 from dockyard.web.types import Id
@@ -158,7 +159,11 @@ async def events(
     It ends after ``DOCKYARD_EVENTS_MAX_SECONDS``; a browser's EventSource reconnects by itself
     with ``Last-Event-ID`` and misses nothing.
     """
-    async for event in job_events(
-        request, store, start, job_id, viewer, settings.events_max_seconds
-    ):
-        yield event
+    SSE_CONNECTIONS.inc()
+    try:
+        async for event in job_events(
+            request, store, start, job_id, viewer, settings.events_max_seconds
+        ):
+            yield event
+    finally:
+        SSE_CONNECTIONS.dec()
