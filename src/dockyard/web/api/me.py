@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Request
-from pydantic import BaseModel
+from pydantic import BaseModel, StrictBool
 
 from dockyard.errors import InputError
 from dockyard.jobs.models import ApiToken
@@ -46,7 +46,7 @@ class NotificationsChange(BaseModel):
 
     webhook_url: str | None = None
     email: str | None = None
-    email_on_finish: bool | None = None
+    email_on_finish: StrictBool | None = None
 
 
 class Me(BaseModel):
