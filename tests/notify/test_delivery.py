@@ -300,3 +300,27 @@ def test_a_row_whose_last_try_died_is_failed_not_sent_again(
     (row,) = store.notifications.of_job(job_id)
     assert row.status == DeliveryStatus.FAILED and "stopped during try 1 of 1" in row.last_error
     assert not store.notifications.delivered(claim), "the dead sender's late word is ignored"
+
+
+def test_a_screen_notifies_once_when_its_last_chunk_has_settled(store: Store):
+    from dockyard.chem.ligand.library import LibraryEntry
+
+    screen = store.screens.create(
+        name="library", params={}, files=[],
+        entries=[LibraryEntry(i, f"l{i}", "NC(=O)c1ccccc1", "smi") for i in range(2)],
+        chunk_size=lambda total: 1, max_attempts=1, time_limit=60,
+        webhook_url="http://10.1.2.3/screens",
+    )  # fmt: skip
+    chunks = [job.id for job in store.list_jobs(parent_id=screen.id)]
+    assert len(chunks) == 2
+    first, second = (store.claim(chunk, "w", 30) for chunk in chunks)
+    assert store.fail(first, "the chunk's process died")
+    assert store.screens.settle() == [], "a chunk is still running"
+    assert store.notifications.of_job(screen.id) == []
+    assert store.complete(second, results={}, provenance={})
+    assert store.screens.settle() == [screen.id]
+    assert store.screens.settle() == [], "settled once"
+    (row,) = store.notifications.of_job(screen.id)
+    assert row.payload["event"] == "job.completed" and row.payload["kind"] == "screen"
+    assert row.payload["link"] == f"/screens/{screen.id}"
+    assert all(store.notifications.of_job(chunk) == [] for chunk in chunks)

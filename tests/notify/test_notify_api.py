@@ -163,3 +163,25 @@ def test_users_set_their_notifications_and_only_owners_read_deliveries(
         finally:
             for client in clients.values():
                 client.close()
+
+
+def test_dockyard_screen_sends_its_webhook_to_the_server(tmp_path: Path, database_url: str):
+    from typer.testing import CliRunner
+
+    from dockyard.cli import app
+
+    receptor = tmp_path / "receptor.pdbqt"
+    receptor.write_text("ATOM\n")
+    library = tmp_path / "library.smi"
+    library.write_text(f"{SMALL_SMILES} benzamide\n")
+    arguments = ["screen", "--receptor", str(receptor), "--library", str(library),
+                 "--center", "15", "54", "17", "--size", "14", "14", "14"]  # fmt: skip
+    runner = CliRunner()
+    alone = runner.invoke(app, [*arguments, "--webhook", "http://10.0.0.5/hook"])
+    assert alone.exit_code == 2 and "--webhook needs --server" in alone.output
+    with live(tmp_path, database_url) as server:
+        refused = runner.invoke(
+            app, [*arguments, "--server", server.url, "--webhook", "http://127.0.0.1:1/hook"]
+        )
+    assert refused.exit_code == 2
+    assert "resolves to 127.0.0.1, a loopback address" in " ".join(refused.output.split())
