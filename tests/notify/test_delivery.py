@@ -324,3 +324,36 @@ def test_a_screen_notifies_once_when_its_last_chunk_has_settled(store: Store):
     assert row.payload["event"] == "job.completed" and row.payload["kind"] == "screen"
     assert row.payload["link"] == f"/screens/{screen.id}"
     assert all(store.notifications.of_job(chunk) == [] for chunk in chunks)
+
+
+def test_an_allowed_name_is_sent_to_its_checked_address_with_its_own_host_header(
+    store: Store, tmp_path: Path, database_url: str
+):
+    receiver = Receiver().start()  # on 127.0.0.1 only: a ::1 for localhost is refused
+    job_id = finished_job(store, f"http://localhost:{receiver.port}/hook")
+    settings = settings_for(tmp_path, database_url, webhook_allowed_hosts=("localhost",))
+    try:
+        assert Notifier(store, settings, name="sender").run_once() == 1
+    finally:
+        receiver.stop()
+    (row,) = store.notifications.of_job(job_id)
+    assert row.status == DeliveryStatus.DELIVERED, row.last_error
+    (request,) = receiver.requests
+    assert request.headers["Host"] == f"localhost:{receiver.port}"
+
+
+def test_the_next_checked_address_is_tried_when_the_first_refuses():
+    import httpx
+
+    from dockyard.runners.addresses import Destination
+
+    receiver = Receiver().start()  # on 127.0.0.1; nothing listens on 127.0.0.2
+    destination = Destination("http", "hooks.lab.test", receiver.port, ("127.0.0.2", "127.0.0.1"))
+    url = httpx.URL(f"http://hooks.lab.test:{receiver.port}/hook")
+    try:
+        with httpx.Client(timeout=5, trust_env=False) as client:
+            response, answer = Notifier._post(client, destination, url, b"{}", {"Host": "x"})
+    finally:
+        receiver.stop()
+    assert response.status_code == 200 and answer == b"ok"
+    assert len(receiver.requests) == 1

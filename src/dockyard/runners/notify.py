@@ -32,13 +32,15 @@ from dockyard.errors import UnavailableError
 from dockyard.jobs.models import EMAIL_CHANNEL, utcnow
 from dockyard.jobs.notifications import DeliveryClaim
 from dockyard.jobs.store import Store
-from dockyard.runners.addresses import WebhookRefused, resolve
+from dockyard.runners.addresses import Destination, WebhookRefused, resolve
 
 log = logging.getLogger(__name__)
 
 MAX_RESPONSE_BYTES = 4096
 """The most of a receiver's answer read (into the delivery's error, when it is one)."""
 MAX_BACKOFF = 3600.0
+MAX_ADDRESSES = 2
+"""Addresses of a host tried in turn when the first cannot be connected to."""
 BATCH = 20
 
 
@@ -76,9 +78,9 @@ class Notifier:
         self.store = store
         self.settings = settings
         self.name = name
-        self.lease_seconds = 3 * settings.webhook_timeout + 30
-        """Longer than a try can take (connecting and reading each time out), so a row is
-        only taken from a sender that has stopped."""
+        self.lease_seconds = (2 * MAX_ADDRESSES + 1) * settings.webhook_timeout + 30
+        """Longer than a try can take (each phase of each address may use the whole timeout),
+        so a row is only taken from a sender that has stopped."""
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -159,28 +161,43 @@ class Notifier:
             "X-Dockyard-Event": str(claim.payload.get("event")),
             "X-Dockyard-Signature": signature(secret, body),
         }
-        # Connect to the address just checked, not to whatever the name resolves to next.
-        pinned = url.copy_with(host=destination.addresses[0])
         timeout = self.settings.webhook_timeout
         with httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False) as client:
-            request = client.build_request(
-                "POST", pinned, content=body, headers=headers,
-                extensions={"sni_hostname": destination.host},
-            )  # fmt: skip
-            try:
-                response = client.send(request, stream=True)
-            except httpx.HTTPError as error:
-                failure = f"{type(error).__name__}: {error}"
-                raise DeliveryError(f"{destination.host}: {failure}") from None
-            try:
-                answer = _read_capped(response)
-            finally:
-                response.close()
+            response, answer = self._post(client, destination, url, body, headers)
         if not 200 <= response.status_code < 300:
             moved = " (redirects are not followed)" if response.is_redirect else ""
             raise DeliveryError(
                 f"the receiver answered {response.status_code}{moved}: {answer[:300]!r}"
             )
+
+    @staticmethod
+    def _post(
+        client: httpx.Client,
+        destination: Destination,
+        url: httpx.URL,
+        body: bytes,
+        headers: dict[str, str],
+    ) -> tuple[httpx.Response, bytes]:
+        """POST to the addresses just checked (not to whatever the name resolves to next),
+        the next one only when one cannot be connected to (a host with IPv6 and IPv4)."""
+        failure = ""
+        for address in destination.addresses[:MAX_ADDRESSES]:
+            request = client.build_request(
+                "POST", url.copy_with(host=address), content=body, headers=headers,
+                extensions={"sni_hostname": destination.host},
+            )  # fmt: skip
+            try:
+                response = client.send(request, stream=True)
+                try:
+                    return response, _read_capped(response)
+                finally:
+                    response.close()
+            except (httpx.ConnectError, httpx.ConnectTimeout) as error:
+                failure = f"{type(error).__name__} at {address}: {error}"
+            except httpx.HTTPError as error:
+                failure = f"{type(error).__name__}: {error}"
+                break
+        raise DeliveryError(f"{destination.host}: {failure}")
 
     def send_email(self, claim: DeliveryClaim) -> None:
         settings = self.settings
