@@ -143,12 +143,24 @@ def test_users_set_their_notifications_and_only_owners_read_deliveries(
             )  # fmt: skip
             assert changed.status_code == 200, changed.text
             assert alice.get("/api/me").json()["notifications"]["email"] == "alice@lab.test"
+            form = {"webhook_url": "http://10.9.8.7/page", "email": "alice@lab.test",
+                    "email_on_finish": "true"}  # fmt: skip
+            posted = alice.post("/account/notifications", data=form)
+            assert posted.status_code == 303, posted.text
+            assert 'value="http://10.9.8.7/page"' in alice.get("/account").text
+            posted = alice.post("/account/notifications", data={**form, "email": "no"})
+            assert posted.status_code == 422
+            assert alice.get("/api/me").json()["notifications"] == {
+                "webhook_url": "http://10.9.8.7/page", "email": "alice@lab.test",
+                "email_on_finish": True,
+            }  # fmt: skip
 
             owner = store.accounts.user_named("alice").id
             job = store.create_job(kind="dock", name="alice's", params={}, owner_id=owner)
             store.cancel_job(job.id)
             mine = alice.get(f"/api/jobs/{job.id}/deliveries")
-            assert sorted(d["channel"] for d in mine.json()) == ["email", "webhook"]
+            targets = sorted((d["channel"], d["target"]) for d in mine.json())
+            assert targets == [("email", "alice@lab.test"), ("webhook", "http://10.9.8.7/page")]
             assert all(d["payload"]["event"] == "job.cancelled" for d in mine.json())
             page = alice.get(f"/jobs/{job.id}").text
             assert 'id="deliveries"' in page and "alice@lab.test" in page
