@@ -35,6 +35,8 @@ from dockyard.jobs.models import (
 )
 
 MAX_ERROR_LENGTH = 1000
+SPARE_CANDIDATES = 4
+"""Due rows read beyond those asked for, to claim in place of those another sender took."""
 
 
 def event_type(status: str) -> str:
@@ -141,12 +143,14 @@ class NotificationStore:
             select(Delivery.id, Delivery.attempts)
             .where(Delivery.status == DeliveryStatus.PENDING, Delivery.next_attempt_at <= now)
             .order_by(Delivery.next_attempt_at, Delivery.id)
-            .limit(limit)
+            .limit(limit + SPARE_CANDIDATES)
         )
         claims: list[DeliveryClaim] = []
         with self.session() as session:
             candidates = session.execute(due).all()
         for delivery_id, attempts in candidates:
+            if len(claims) == limit:
+                break
             with self.session() as session, session.begin():
                 still = (
                     Delivery.id == delivery_id,

@@ -105,18 +105,23 @@ class Notifier:
             self._stopping.wait(self.settings.notify_poll_seconds)
 
     def run_once(self, now: datetime | None = None) -> int:
-        """Send what is due at ``now`` (tests pass a later time instead of sleeping);
-        return how many deliveries were tried."""
-        claims = self.store.notifications.claim(
-            self.name,
-            self.lease_seconds,
-            max_attempts=self.settings.webhook_max_attempts,
-            limit=BATCH,
-            now=now,
-        )
-        for claim in claims:
-            self.deliver(claim, now)
-        return len(claims)
+        """Send up to :data:`BATCH` deliveries due at ``now`` (tests pass a later time instead
+        of sleeping); return how many were tried. Each is claimed just before it is sent, so
+        its lease covers its own try only, however long the ones before it took."""
+        tried = 0
+        while tried < BATCH:
+            claims = self.store.notifications.claim(
+                self.name,
+                self.lease_seconds,
+                max_attempts=self.settings.webhook_max_attempts,
+                limit=1,
+                now=now,
+            )
+            if not claims:
+                break
+            self.deliver(claims[0], now)
+            tried += 1
+        return tried
 
     def deliver(self, claim: DeliveryClaim, now: datetime | None = None) -> None:
         """Try one claimed delivery and record the outcome (ignored if the claim was lost)."""
