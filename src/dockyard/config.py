@@ -146,13 +146,6 @@ class Settings(BaseSettings):
         "to the API besides the server's own: the public address behind a reverse proxy.",
     )
 
-    @field_validator("trusted_origins", mode="before")
-    @classmethod
-    def _comma_separated(cls, value: object) -> object:
-        if isinstance(value, str):
-            return tuple(part.strip() for part in value.split(",") if part.strip())
-        return value
-
     secret_key: str | None = Field(
         default=None,
         description="Signs the session cookies; unset, one is generated once and kept in the "
@@ -179,7 +172,66 @@ class Settings(BaseSettings):
         default=None, ge=1, description="Bytes the jobs of one user may store (unset: any)."
     )
 
-    @field_validator("database_url", "redis_url", "metrics_token", mode="before")
+    public_url: str | None = Field(
+        default=None,
+        description="The server's address as people reach it (e.g. `https://dock.lab.org`): "
+        "notifications link to jobs under it; unset, they carry a path (`/jobs/7`).",
+    )
+    webhook_secret: str | None = Field(
+        default=None,
+        description="Signs every webhook body (`X-Dockyard-Signature: sha256=<HMAC>`); "
+        "webhooks are refused at submission while it is unset.",
+    )
+    webhook_allowed_hosts: Annotated[tuple[str, ...], NoDecode] = Field(
+        default=(),
+        description="Comma-separated hosts a webhook may reach although they resolve to a "
+        "loopback, link-local or this server's own address (private LAN ranges are allowed "
+        "without it).",
+    )
+    webhook_max_attempts: int = Field(
+        default=8, ge=1, description="Tries of one notification before it is marked failed."
+    )
+    webhook_timeout: float = Field(
+        default=10.0, gt=0, description="Seconds a webhook receiver or SMTP server may take."
+    )
+    notify_backoff: float = Field(
+        default=30.0,
+        gt=0,
+        description="Seconds before a failed notification is tried again; doubles with each "
+        "try (with jitter), at most an hour.",
+    )
+    notify_poll_seconds: float = Field(
+        default=2.0, gt=0, description="How often the notification sender looks for work."
+    )
+    smtp_host: str | None = Field(
+        default=None, description="SMTP server for e-mail notifications (unset: no e-mail)."
+    )
+    smtp_port: int = Field(default=587, ge=1, le=65535, description="SMTP server port.")
+    smtp_user: str | None = Field(default=None, description="SMTP login (unset: none).")
+    smtp_password: str | None = Field(default=None, description="SMTP password.")
+    smtp_from: str = Field(
+        default="dockyard@localhost", description="The From address of notification e-mails."
+    )
+    smtp_starttls: bool = Field(
+        default=True, description="Upgrade the SMTP connection with STARTTLS before logging in."
+    )
+
+    @field_validator("trusted_origins", "webhook_allowed_hosts", mode="before")
+    @classmethod
+    def _comma_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator(
+        "database_url",
+        "redis_url",
+        "metrics_token",
+        "public_url",
+        "webhook_secret",
+        "smtp_host",
+        mode="before",
+    )
     @classmethod
     def _blank_is_unset(cls, value: str | None) -> str | None:
         return value or None

@@ -74,9 +74,19 @@ def screen(
         typer.Option(envvar="DOCKYARD_SERVER", help="Submit to this server instead and follow it."),
     ] = None,
     token: TokenOption = None,
+    webhook: Annotated[
+        str | None,
+        typer.Option(
+            "--webhook",
+            metavar="URL",
+            help="With --server: the server POSTs the screen's end here (signed JSON).",
+        ),
+    ] = None,
 ) -> None:
     """Screen a library against one receptor and box, with a progress bar and a leaderboard."""
     check_box_options(center, size, autobox_ligand)
+    if webhook and not server:
+        fail("--webhook needs --server: the server notifies the webhook when the screen ends.")
     for path, what in ((receptor, "receptor"), (library, "library"), (autobox_ligand, "ligand")):
         if path is not None and not path.is_file():
             fail(f"{what} file {path} does not exist.")
@@ -90,6 +100,7 @@ def screen(
         "skip_duplicates": not keep_duplicates,
         "accept_warnings": accept_warnings,
         "validate": validate,
+        "webhook_url": webhook,
     }
     if center and size:
         fields |= dict(zip(("center_x", "center_y", "center_z"), center, strict=True))

@@ -135,6 +135,9 @@ class Job(Base):
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    webhook_url: Mapped[str | None] = mapped_column(Text, nullable=True)
+    """Where to POST the job's end (a column, not a parameter: it may hold a receiver's secret,
+    which shares and archives must not carry)."""
 
 
 class JobFile(Base):
@@ -229,6 +232,10 @@ class User(Base):
     max_screen_ligands: Mapped[int | None] = mapped_column(Integer, nullable=True)
     max_stored_bytes: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    webhook_url: Mapped[str | None] = mapped_column(Text, nullable=True)
+    """The webhook of every job of theirs that names none of its own."""
+    email: Mapped[str | None] = mapped_column(String(254), nullable=True)
+    email_on_finish: Mapped[bool] = mapped_column(Boolean, default=False)
 
     @property
     def is_admin(self) -> bool:
@@ -277,3 +284,50 @@ class JobShare(Base):
     group_id: Mapped[int] = mapped_column(
         ForeignKey("groups.id", ondelete="CASCADE"), primary_key=True
     )
+
+
+class DeliveryStatus(enum.StrEnum):
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+
+
+WEBHOOK_CHANNEL = "webhook"
+EMAIL_CHANNEL = "email"
+CHANNELS = (WEBHOOK_CHANNEL, EMAIL_CHANNEL)
+
+
+class Delivery(Base):
+    """One notification of one job's end to one target (the outbox): written in the
+    transaction that finishes the job, sent at least once by a notification sender."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        Index("ix_deliveries_due", "status", "next_attempt_at"),
+        Index("ix_deliveries_job", "job_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    event_id: Mapped[str] = mapped_column(String(36), unique=True)
+    """A UUID the receiver de-duplicates on: the same on every try of this delivery."""
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"))
+    channel: Mapped[str] = mapped_column(String(16))
+    target: Mapped[str] = mapped_column(Text)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[DeliveryStatus] = mapped_column(
+        Enum(
+            DeliveryStatus,
+            native_enum=False,
+            length=16,
+            values_callable=lambda statuses: [status.value for status in statuses],
+        ),
+        default=DeliveryStatus.PENDING,
+    )
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    """When a sender may take it next: after its back-off, or once a sender's lease on it ran
+    out (a claimed row's ``next_attempt_at`` is the end of the claim)."""
+    claimed_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

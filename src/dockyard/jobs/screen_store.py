@@ -27,6 +27,7 @@ from dockyard.jobs.models import (
     ScreenLigand,
     utcnow,
 )
+from dockyard.jobs.notifications import record_finished
 from dockyard.jobs.params import ChunkParams, ScreenParams
 
 if TYPE_CHECKING:
@@ -66,6 +67,7 @@ class ScreenStore:
         time_limit: float,
         owner_id: int | None = None,
         validate: bool = False,
+        webhook_url: str | None = None,
     ) -> Job:
         """Store a screen, its ligands and its chunks (owned by its owner) in one transaction
         (with ``validate``, first the job that redocks its reference ligand:
@@ -78,6 +80,7 @@ class ScreenStore:
         with self.session() as session, session.begin():
             screen = Job(
                 owner_id=owner_id,
+                webhook_url=webhook_url,
                 kind=SCREEN_KIND,
                 name=name,
                 params=params,
@@ -287,7 +290,7 @@ class ScreenStore:
                 _mark_duplicates(session, screen_id)
                 counts = session.get(Screen, screen_id)
                 now = utcnow()
-                session.execute(
+                ended = session.execute(
                     update(Job)
                     .where(Job.id == screen_id, unfinished)
                     .values(
@@ -299,6 +302,8 @@ class ScreenStore:
                         updated_at=now,
                     )
                 )
+                if ended.rowcount:
+                    record_finished(session, [screen_id])
             finished.append(screen_id)
         return finished
 

@@ -47,6 +47,8 @@ class ScreenRequest:
     chunk_size: Any = None
     validate: bool = False
     """Redock the reference ligand first (:mod:`dockyard.jobs.validation`)."""
+    webhook_url: str | None = None
+    """Where to POST the screen's end, already checked by the caller."""
 
 
 def chunk_size_for(total: int, workers: int, requested: Any = None) -> int:
@@ -125,6 +127,7 @@ def submit_screen(
         time_limit=time_limit,
         owner_id=owner_id,
         validate=request.validate,
+        webhook_url=request.webhook_url,
     )
 
 

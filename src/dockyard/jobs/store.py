@@ -33,6 +33,7 @@ from dockyard.jobs.models import (
     JobStatus,
     utcnow,
 )
+from dockyard.jobs.notifications import NotificationStore, record_finished
 from dockyard.jobs.screen_store import ScreenStore
 from dockyard.jobs.stats import StatsStore
 
@@ -94,6 +95,11 @@ class Store:
         return StatsStore(self.session)
 
     @cached_property
+    def notifications(self) -> NotificationStore:
+        """The outbox of job-end notifications, and users' notification settings."""
+        return NotificationStore(self.session)
+
+    @cached_property
     def identity(self) -> str:
         """A short name of this database, the same in every process that opens it: keeps apart
         what two servers on one machine (say, a test run beside the real one) write locally."""
@@ -116,11 +122,13 @@ class Store:
         max_attempts: int = 3,
         time_limit: float = 3600.0,
         owner_id: int | None = None,
+        webhook_url: str | None = None,
     ) -> Job:
         now = utcnow()
         with self.session() as session, session.begin():
             job = Job(
                 owner_id=owner_id,
+                webhook_url=webhook_url,
                 kind=kind,
                 name=name,
                 params=params,
@@ -259,6 +267,8 @@ class Store:
             session.execute(
                 update(Job).where(Job.parent_id == job_id, unfinished).values(**cancelled)
             )
+            if result.rowcount:
+                record_finished(session, [job_id])
         job = self.get_job(job_id)
         if result.rowcount == 0:
             raise ConflictError(
@@ -398,28 +408,16 @@ class Store:
         files: Iterable[StoredFile] = (),
     ) -> bool:
         """Write the outcome and output files in one transaction, only if still ours."""
-        now = utcnow()
-        try:
-            with self.session() as session, session.begin():
-                fenced(
-                    session,
-                    claim,
-                    status=JobStatus.COMPLETED,
-                    stage="completed",
-                    progress=1.0,
-                    results=results,
-                    provenance=provenance,
-                    finished_at=now,
-                    updated_at=now,
-                    lease_expires_at=None,
-                    error=None,
-                    error_detail=None,
-                )
-                for stored in files:
-                    session.merge(file_row(claim.job_id, stored, role="output"))
-        except ClaimLost:
-            return False
-        return True
+        values = {
+            "status": JobStatus.COMPLETED,
+            "stage": "completed",
+            "progress": 1.0,
+            "results": results,
+            "provenance": provenance,
+            "error": None,
+            "error_detail": None,
+        }
+        return self._finish(claim, values, files)
 
     def fail(
         self,
@@ -429,19 +427,34 @@ class Store:
         detail: str | None = None,
         provenance: dict[str, Any] | None = None,
     ) -> bool:
-        now = utcnow()
         values: dict[str, Any] = {
             "status": JobStatus.FAILED,
             "stage": "failed",
             "error": error,
             "error_detail": detail,
-            "finished_at": now,
-            "updated_at": now,
-            "lease_expires_at": None,
         }
         if provenance is not None:
             values["provenance"] = provenance
-        return self._write_fenced(claim, **values)
+        return self._finish(claim, values)
+
+    def _finish(
+        self, claim: Claim, values: dict[str, Any], files: Iterable[StoredFile] = ()
+    ) -> bool:
+        """Write a final status (and output files) and its notifications in one transaction,
+        only if the job is still ours."""
+        now = utcnow()
+        try:
+            with self.session() as session, session.begin():
+                fenced(
+                    session, claim, **values, finished_at=now, updated_at=now,
+                    lease_expires_at=None,
+                )  # fmt: skip
+                for stored in files:
+                    session.merge(file_row(claim.job_id, stored, role="output"))
+                record_finished(session, [claim.job_id])
+        except ClaimLost:
+            return False
+        return True
 
     def retry_or_fail(self, claim: Claim, cause: str) -> JobStatus | None:
         """The process running ``claim`` died: queue it again, or fail it after the last try."""

@@ -4,6 +4,8 @@ one chemistry pool (the web process runs no chemistry itself)."""
 from __future__ import annotations
 
 import logging
+import os
+import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib.resources import files
@@ -18,6 +20,7 @@ from dockyard.config import Settings, get_settings, require_extra
 from dockyard.jobs.store import Store
 from dockyard.runners import LocalRunner, Runner
 from dockyard.runners.chemistry import ChemistryPool
+from dockyard.runners.notify import Notifier
 from dockyard.web.api import (
     analysis,
     events,
@@ -108,15 +111,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         runner = make_runner(settings, store)
         chemistry = ChemistryPool.from_settings(settings)
+        notifier = Notifier(store, settings, name=f"api:{socket.gethostname()}:{os.getpid()}")
         app.state.store = store
         app.state.runner = runner
         app.state.chemistry = chemistry
         chemistry.start()
         runner.start()
+        notifier.start()
         log.info("Dockyard %s serving jobs from %s", __version__, store.engine.url)
         try:
             yield
         finally:
+            notifier.stop()
             runner.stop()
             chemistry.stop()
             store.close()

@@ -14,9 +14,13 @@ from fastapi import Depends, File, Form, Request, UploadFile
 from pydantic import WithJsonSchema
 
 from dockyard.chem import BOX_FIELDS
+from dockyard.config import Settings
 from dockyard.errors import FileTooLargeError, InputError, UnsupportedMediaError
+from dockyard.jobs.notifications import NotificationSettings
 from dockyard.jobs.params import OPTION_FIELDS
+from dockyard.jobs.store import Store
 from dockyard.jobs.submit import PREPARATION_FIELDS, DockRequest, Upload
+from dockyard.runners.addresses import resolve
 from dockyard.web.schemas import error_responses
 
 MULTIPART = "multipart/form-data"
@@ -28,6 +32,12 @@ TEXT_SCHEMA = WithJsonSchema({"type": "string"})
 OptionalFile = Annotated[UploadFile | None, File(), FILE_SCHEMA]
 OptionalText = Annotated[str | None, Form(), TEXT_SCHEMA]
 ReceptorFile = Annotated[UploadFile, File(description=".pdb, .cif or .pdbqt")]
+WebhookText = Annotated[
+    str | None,
+    Form(description="POST the job's end here (signed JSON); see the README's Notifications"),
+    TEXT_SCHEMA,
+]
+MAX_EMAIL_LENGTH = 254
 
 
 async def strict_multipart(request: Request) -> None:
@@ -154,3 +164,60 @@ def options_form(
 
 TargetFormDep = Annotated[TargetForm, Depends(target_form)]
 OptionsFormDep = Annotated[OptionsForm, Depends(options_form)]
+
+
+def checked_webhook(url: str | None, settings: Settings, field: str = "webhook_url") -> str | None:
+    """A webhook URL this server may sign and send to (None when blank), or a refusal naming
+    ``field``: the server must have a signing secret, and the URL must pass the address guard
+    (:mod:`dockyard.runners.addresses`)."""
+    if url is None or not url.strip():
+        return None
+    if not settings.webhook_secret:
+        raise InputError(
+            "This server cannot sign webhooks: an admin must set DOCKYARD_WEBHOOK_SECRET.",
+            field=field,
+            code="webhooks_off",
+        )
+    resolve(url, settings.webhook_allowed_hosts, field)
+    return url.strip()
+
+
+def checked_email(address: str | None, field: str = "email") -> str | None:
+    """An e-mail address fit for a To header (None when blank)."""
+    if address is None or not address.strip():
+        return None
+    text = address.strip()
+    local, at, domain = text.rpartition("@")
+    if (
+        not at
+        or not local
+        or "." not in domain
+        or len(text) > MAX_EMAIL_LENGTH
+        or any(c.isspace() or c in '<>,;"' for c in text)
+    ):
+        raise InputError(f"{field} {text!r} is not an e-mail address.", field=field)
+    return text
+
+
+def update_notifications(
+    store: Store, settings: Settings, user_id: int, given: dict[str, Any]
+) -> NotificationSettings:
+    """Check and store the notification settings in ``given`` (those absent stay as they
+    are): the API and the account page both come here."""
+    values: dict[str, Any] = {}
+    if "webhook_url" in given:
+        values["webhook_url"] = checked_webhook(given["webhook_url"], settings)
+    if "email" in given:
+        values["email"] = checked_email(given["email"])
+    if given.get("email_on_finish") is not None:
+        values["email_on_finish"] = bool(given["email_on_finish"])
+    current = store.notifications.settings_of(user_id)
+    if values.get("email_on_finish", current.email_on_finish):
+        if not settings.smtp_host:
+            raise InputError(
+                "This server sends no e-mail: an admin must set DOCKYARD_SMTP_HOST.",
+                field="email_on_finish",
+            )
+        if not values.get("email", current.email):
+            raise InputError("Give an email address to be told at.", field="email")
+    return store.notifications.set_settings(user_id, **values)

@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from dockyard.jobs.files import DOWNLOADS, POSES_PDBQT
-from dockyard.jobs.models import Job, JobStatus
+from dockyard.jobs.models import Delivery, DeliveryStatus, Job, JobStatus
 from dockyard.jobs.store import Store
 
 
@@ -16,6 +16,40 @@ class JobCreated(BaseModel):
     job_id: int
     status: JobStatus
     url: str
+
+
+class DeliveryInfo(BaseModel):
+    """One notification of a job's end: where it goes, what it says, how it went."""
+
+    id: int
+    event_id: str
+    channel: str
+    target: str
+    status: DeliveryStatus
+    attempts: int
+    next_attempt_at: datetime | None
+    """When it is tried next (pending ones only)."""
+    last_error: str | None
+    payload: dict[str, Any]
+    created_at: datetime
+    delivered_at: datetime | None
+
+    @classmethod
+    def of(cls, row: Delivery) -> DeliveryInfo:
+        pending = row.status == DeliveryStatus.PENDING
+        return cls(
+            id=row.id,
+            event_id=row.event_id,
+            channel=row.channel,
+            target=row.target,
+            status=row.status,
+            attempts=row.attempts,
+            next_attempt_at=row.next_attempt_at if pending else None,
+            last_error=row.last_error,
+            payload=row.payload,
+            created_at=row.created_at,
+            delivered_at=row.delivered_at,
+        )
 
 
 class JobSummary(BaseModel):

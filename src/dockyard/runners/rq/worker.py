@@ -1,7 +1,8 @@
 """``dockyard worker``: an RQ worker that rides out Redis outages and hands jobs back on SIGTERM.
 
 RQ forks a work-horse per job, which runs :func:`dockyard.runners.rq.horse.perform`; the worker
-itself also runs a reconciler, so a fleet of workers repairs the queue without the API.
+itself also runs a reconciler, so a fleet of workers repairs the queue without the API, and a
+notification sender (:mod:`dockyard.runners.notify`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from dockyard.config import Settings
 from dockyard.errors import UnavailableError
 from dockyard.processes import die_with_parent
+from dockyard.runners.notify import Notifier
 from dockyard.runners.rq.horse import context, on_horse_killed, request_hand_back, set_context
 from dockyard.runners.rq.queue import JobQueue, connect
 from dockyard.runners.rq.reconcile import Reconciler
@@ -100,11 +102,13 @@ def run_worker(settings: Settings, queues: list[str], *, burst: bool = False) ->
         interval=settings.reconcile_seconds,
         retry_backoff=settings.retry_backoff,
     )
+    notifier = Notifier(ctx.store(), settings, name=f"worker {name}")
     if burst:
         with contextlib.suppress(RedisError, SQLAlchemyError, UnavailableError):
             reconciler.run_once(force=True)
     else:
         reconciler.start()
+        notifier.start()
     connection = connect(settings.redis_url)
     pause = 1.0
     try:
@@ -135,6 +139,7 @@ def run_worker(settings: Settings, queues: list[str], *, burst: bool = False) ->
             time.sleep(pause)
             pause = min(pause * 2, 30.0)
     finally:
+        notifier.stop()
         reconciler.stop()
         ctx.close()
 

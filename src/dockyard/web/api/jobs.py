@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse, Response
 
-from dockyard.errors import ConflictError
+from dockyard.errors import ConflictError, ForbiddenError
 from dockyard.jobs.exports import poses_csv
 from dockyard.jobs.files import (
     CSV_MEDIA,
@@ -37,9 +37,12 @@ from dockyard.web.forms import (
     ReceptorFile,
     StrictMultipart,
     TargetFormDep,
+    WebhookText,
+    checked_webhook,
     read_upload,
 )
 from dockyard.web.schemas import (
+    DeliveryInfo,
     JobCreated,
     JobDetail,
     JobPage,
@@ -72,10 +75,12 @@ def submit_job(
     smiles: OptionalText = None,
     reference_ligand: OptionalFile = None,
     name: OptionalText = None,
+    webhook_url: WebhookText = None,
 ) -> JSONResponse:
     """Submit one docking. Box: centre and size, a reference ligand plus padding, residues,
     the whole protein (``blind``) or a detected ``pocket``."""
     limit = settings.max_upload_bytes
+    webhook = checked_webhook(webhook_url, settings)
     docking = target.request(
         receptor=read_upload(receptor, "receptor", limit),
         ligand=read_upload(ligand, "ligand", limit),
@@ -93,6 +98,7 @@ def submit_job(
         max_attempts=settings.max_attempts,
         time_limit=settings.job_time_limit,
         owner_id=owner.owner_id,
+        webhook_url=webhook,
     )
     runner.submitted(job.id)
     created = JobCreated(job_id=job.id, status=job.status, url=f"/api/jobs/{job.id}")
@@ -140,6 +146,21 @@ def delete_job(job_id: Id, store: StoreDep) -> Response:
     """Delete a job and its files (a running job is killed first)."""
     store.delete_job(job_id)
     return Response(status_code=204)
+
+
+@router.get(
+    "/jobs/{job_id}/deliveries", response_model=list[DeliveryInfo], responses=error_responses(403)
+)
+def list_deliveries(job_id: Id, store: StoreDep, viewer: CurrentUser) -> list[DeliveryInfo]:
+    """The notifications of the job's end and how each went; its owner's alone to read (a
+    webhook's URL may hold its receiver's secret)."""
+    try:
+        store.job_for(viewer, job_id, write=True)
+    except ForbiddenError:
+        raise ForbiddenError(
+            f"The notifications of job {job_id} are its owner's to read.", field="job_id"
+        ) from None
+    return [DeliveryInfo.of(row) for row in store.notifications.of_job(job_id)]
 
 
 MEDIA_TYPES = {POSES_SDF: SDF_MEDIA, POSES_PDBQT: PDBQT_MEDIA, RESULTS_CSV: CSV_MEDIA}

@@ -1,4 +1,5 @@
-"""``/api/me``: who the caller is, what they hold against their quotas, and their API tokens."""
+"""``/api/me``: who the caller is, what they hold against their quotas, their API tokens and
+where the ends of their jobs are notified."""
 
 from __future__ import annotations
 
@@ -6,12 +7,14 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Request
-from pydantic import BaseModel
+from pydantic import BaseModel, StrictBool
 
 from dockyard.errors import InputError
 from dockyard.jobs.models import ApiToken
+from dockyard.jobs.notifications import NotificationSettings
 from dockyard.web.auth import usage_of
-from dockyard.web.deps import CurrentUser, StoreDep
+from dockyard.web.deps import CurrentUser, SettingsDep, StoreDep
+from dockyard.web.forms import update_notifications
 from dockyard.web.schemas import error_responses
 from dockyard.web.types import Id, Label
 
@@ -26,12 +29,34 @@ class UsageInfo(BaseModel):
     max_stored_bytes: int | None
 
 
+class Notifications(BaseModel):
+    webhook_url: str | None
+    """Where the end of each of their jobs that names no webhook of its own is POSTed."""
+    email: str | None
+    email_on_finish: bool
+    """E-mail ``email`` when a job or screen of theirs completes, fails or is cancelled."""
+
+    @classmethod
+    def of(cls, settings: NotificationSettings) -> Notifications:
+        return cls(**settings.__dict__)
+
+
+class NotificationsChange(BaseModel):
+    """The settings to change; a field left out stays as it is, an empty string clears it."""
+
+    webhook_url: str | None = None
+    email: str | None = None
+    email_on_finish: StrictBool | None = None
+
+
 class Me(BaseModel):
     name: str | None
     role: str
     single_user: bool
     """True while the server has no users: everyone is its anonymous admin."""
     usage: UsageInfo | None
+    notifications: Notifications | None
+    """Their notification settings (none in the single-user mode: per-job webhooks only)."""
 
 
 class TokenInfo(BaseModel):
@@ -57,10 +82,10 @@ class TokenCreated(TokenInfo):
     """The secret, shown this once: only its hash is kept."""
 
 
-def _user_id(viewer: CurrentUser) -> int:
+def _user_id(viewer: CurrentUser, what: str = "no API tokens") -> int:
     if viewer.user_id is None:
         raise InputError(
-            "This server has no users yet, so there are no API tokens: create the first admin "
+            f"This server has no users yet, so there are {what}: create the first admin "
             "with `dockyard users add NAME --admin`.",
             code="no_users",
         )
@@ -68,15 +93,29 @@ def _user_id(viewer: CurrentUser) -> int:
 
 
 @router.get("", response_model=Me)
-def me(request: Request, viewer: CurrentUser) -> Me:
-    """The caller, their role and their usage against their quotas."""
+def me(request: Request, viewer: CurrentUser, store: StoreDep) -> Me:
+    """The caller, their role, their usage against their quotas and their notifications."""
     usage = usage_of(request)
+    notifications = None
+    if viewer.user_id is not None:
+        notifications = Notifications.of(store.notifications.settings_of(viewer.user_id))
     return Me(
         name=viewer.name or None,
         role="admin" if viewer.is_admin else "member",
         single_user=viewer.user_id is None,
         usage=UsageInfo(**usage.to_dict()) if usage else None,
+        notifications=notifications,
     )
+
+
+@router.put("/notifications", response_model=Notifications)
+def change_notifications(
+    viewer: CurrentUser, store: StoreDep, settings: SettingsDep, change: NotificationsChange
+) -> Notifications:
+    """Set the default webhook of the caller's jobs, their e-mail, and e-mail on finish."""
+    user_id = _user_id(viewer, "no notification settings (give webhook_url per job)")
+    changed = update_notifications(store, settings, user_id, change.model_dump(exclude_unset=True))
+    return Notifications.of(changed)
 
 
 @router.get("/tokens", response_model=list[TokenInfo])

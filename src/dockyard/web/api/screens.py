@@ -24,6 +24,8 @@ from dockyard.web.forms import (
     ReceptorFile,
     StrictMultipart,
     TargetFormDep,
+    WebhookText,
+    checked_webhook,
     read_upload,
 )
 from dockyard.web.schemas import JobSummary, error_responses
@@ -53,9 +55,11 @@ def create_screen(
     validate_target: Annotated[
         bool, Form(alias="validate", description="redock the reference ligand first")
     ] = False,
+    webhook_url: WebhookText = None,
 ) -> JSONResponse:
     """Screen a library against one receptor and box. The library is read as a stream."""
     limit = settings.max_upload_bytes
+    webhook = checked_webhook(webhook_url, settings)
     screen = submit_screen(
         store,
         ScreenRequest(
@@ -69,6 +73,7 @@ def create_screen(
             skip_duplicates=skip_duplicates,
             chunk_size=chunk_size,
             validate=validate_target,
+            webhook_url=webhook,
         ),
         max_upload_bytes=limit,
         workers=settings.workers,

@@ -1,4 +1,5 @@
-"""The account pages: logging in and out, one's usage and API tokens, and the admin's users.
+"""The account pages: logging in and out, one's usage, API tokens and notifications, and the
+admin's users.
 
 Every form posts with the session's CSRF token in a hidden field (:func:`dockyard.web.auth.
 check_csrf` checks it). A member asking for the admin page finds nothing there (404).
@@ -15,7 +16,8 @@ from dockyard.errors import InputError, NotFoundError
 from dockyard.jobs.accounts import new_password
 from dockyard.jobs.models import ADMIN_ROLE, ROLES
 from dockyard.web.auth import check_csrf, csrf_token, usage_of
-from dockyard.web.deps import CurrentUser, StoreDep
+from dockyard.web.deps import CurrentUser, SettingsDep, StoreDep
+from dockyard.web.forms import update_notifications
 from dockyard.web.pages.render import render
 
 login_router = APIRouter(include_in_schema=False)
@@ -67,8 +69,14 @@ def _account_page(
     request: Request, store: StoreDep, viewer: CurrentUser, **extra: object
 ) -> HTMLResponse:
     tokens = store.accounts.list_tokens(viewer.user_id) if viewer.user_id is not None else []
+    notifications = None
+    if viewer.user_id is not None:
+        notifications = store.notifications.settings_of(viewer.user_id)
     usage = usage_of(request)
-    return render(request, "account.html", viewer=viewer, usage=usage, tokens=tokens, **extra)
+    return render(
+        request, "account.html", viewer=viewer, usage=usage, tokens=tokens,
+        notifications=notifications, **extra,
+    )  # fmt: skip
 
 
 @router.get("/account", response_class=HTMLResponse)
@@ -96,6 +104,23 @@ def revoke_token(token_id: int, store: StoreDep, viewer: CurrentUser) -> Redirec
     if viewer.user_id is None:
         raise NotFoundError("There are no accounts on this server yet.")
     store.accounts.revoke_token(viewer.user_id, token_id)
+    return RedirectResponse("/account", status_code=303)
+
+
+@router.post("/account/notifications")
+def change_notifications(
+    store: StoreDep,
+    settings: SettingsDep,
+    viewer: CurrentUser,
+    webhook_url: Annotated[str, Form(max_length=2000)] = "",
+    email: Annotated[str, Form(max_length=254)] = "",
+    email_on_finish: Annotated[bool, Form()] = False,
+) -> RedirectResponse:
+    """The default webhook of one's jobs, one's e-mail, and whether to e-mail on finish."""
+    if viewer.user_id is None:
+        raise NotFoundError("There are no accounts on this server yet.")
+    given = {"webhook_url": webhook_url, "email": email, "email_on_finish": email_on_finish}
+    update_notifications(store, settings, viewer.user_id, given)
     return RedirectResponse("/account", status_code=303)
 
 

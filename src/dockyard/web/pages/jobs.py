@@ -29,6 +29,7 @@ from dockyard.web.pages.render import (
     box_padding,
     events_url,
     format_duration,
+    owner_deliveries,
     parameter_rows,
     render,
     stored_file,
@@ -171,7 +172,7 @@ def jobs_page(
 
 
 @router.get("/jobs/{job_id}", response_class=HTMLResponse)
-def job_page(request: Request, job_id: Id, store: StoreDep) -> Response:
+def job_page(request: Request, job_id: Id, store: StoreDep, viewer: CurrentUser) -> Response:
     since = utcnow()
     job = JobDetail.read(store, job_id)
     if job.kind == SCREEN_KIND:
@@ -198,4 +199,5 @@ def job_page(request: Request, job_id: Id, store: StoreDep) -> Response:
         report_warnings=report.get("warnings") or [],
         downloads=DOWNLOAD_LABELS,
         events_url=events_url(since, job_id=job_id),
+        deliveries=owner_deliveries(store, viewer, job_id),
     )

@@ -1,5 +1,6 @@
 """What every page shares: rendering a template, the live stream's address, the submit
-forms' fields, and durations and docking parameters as people read them."""
+forms' fields, durations and docking parameters as people read them, and a job's
+notifications for its owner."""
 
 from __future__ import annotations
 
@@ -13,7 +14,11 @@ from fastapi.responses import HTMLResponse
 
 from dockyard.chem import REFERENCE_FORMATS, DockingOptions
 from dockyard.chem.core.box import DEFAULT_PADDING
+from dockyard.errors import ForbiddenError
+from dockyard.jobs.accounts import Viewer
+from dockyard.jobs.models import Delivery
 from dockyard.jobs.params import DockParams, TargetParams
+from dockyard.jobs.store import Store
 
 ACCEPT = {
     "receptor": ".pdb,.cif,.mmcif,.pdbqt",
@@ -26,6 +31,16 @@ ACCEPT = {
 
 def render(request: Request, template: str, **context: Any) -> HTMLResponse:
     return request.app.state.templates.TemplateResponse(request, template, context)
+
+
+def owner_deliveries(store: Store, viewer: Viewer, job_id: int) -> list[Delivery] | None:
+    """The notifications of a job's end, for its owner only (None for a reader it is shared
+    with: a webhook's URL may hold its receiver's secret)."""
+    try:
+        store.job_for(viewer, job_id, write=True)
+    except ForbiddenError:
+        return None
+    return store.notifications.of_job(job_id)
 
 
 def events_url(since: datetime, **query: Any) -> str:

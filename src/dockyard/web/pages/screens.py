@@ -13,12 +13,13 @@ from dockyard.jobs import screen_results
 from dockyard.jobs.models import SCREEN_KIND, utcnow
 from dockyard.jobs.params import ScreenParams
 from dockyard.jobs.screening import SCREEN_DEFAULT_POSES
-from dockyard.web.deps import StoreDep
+from dockyard.web.deps import CurrentUser, StoreDep
 from dockyard.web.pages.render import (
     ACCEPT,
     events_url,
     form_defaults,
     format_duration,
+    owner_deliveries,
     parameter_rows,
     render,
 )
@@ -73,6 +74,7 @@ def screen_page(
     request: Request,
     screen_id: Id,
     store: StoreDep,
+    viewer: CurrentUser,
     page_size: Annotated[int, Query(ge=1, le=500)] = PAGE_SIZE,
 ) -> Response:
     """One screen; ``?page_size=`` sets how many rows a page of the ligand table holds."""
@@ -103,4 +105,5 @@ def screen_page(
         parameters=screen_parameters(job.params),
         warnings=list(ScreenParams.from_job(job).warnings),
         events_url=events_url(since, job_id=screen_id),
+        deliveries=owner_deliveries(store, viewer, screen_id),
     )
