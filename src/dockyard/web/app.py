@@ -4,6 +4,8 @@ one chemistry pool (the web process runs no chemistry itself)."""
 from __future__ import annotations
 
 import logging
+import os
+import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib.resources import files
@@ -18,6 +20,7 @@ from dockyard.config import Settings, get_settings, require_extra
 from dockyard.jobs.store import Store
 from dockyard.runners import LocalRunner, Runner
 from dockyard.runners.chemistry import ChemistryPool
+from dockyard.runners.reaper import Reaper
 from dockyard.web.api import (
     analysis,
     events,
@@ -82,6 +85,9 @@ def make_runner(settings: Settings, store: Store) -> Runner:
         workers=settings.workers,
         cpu_per_job=settings.cpu_per_job,
         lease_seconds=settings.lease_seconds,
+        reaper=Reaper.from_settings(
+            store, settings, owner=f"serve {socket.gethostname()}:{os.getpid()}"
+        ),
     )
 
 

@@ -1,4 +1,5 @@
-"""``/api/me``: who the caller is, what they hold against their quotas, and their API tokens."""
+"""``/api/me``: who the caller is, what they hold against their quotas, their own settings
+(retention) and their API tokens."""
 
 from __future__ import annotations
 
@@ -6,12 +7,12 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Request
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from dockyard.errors import InputError
 from dockyard.jobs.models import ApiToken
 from dockyard.web.auth import usage_of
-from dockyard.web.deps import CurrentUser, StoreDep
+from dockyard.web.deps import CurrentUser, SettingsDep, StoreDep
 from dockyard.web.schemas import error_responses
 from dockyard.web.types import Id, Label
 
@@ -32,6 +33,18 @@ class Me(BaseModel):
     single_user: bool
     """True while the server has no users: everyone is its anonymous admin."""
     usage: UsageInfo | None
+    retention_days: int | None
+    """Your own retention: days your finished jobs are kept (0: forever; null: the server's)."""
+    default_retention_days: int
+    """The server's retention (``DOCKYARD_RETENTION_DAYS``; 0: forever)."""
+
+
+class MySettings(BaseModel):
+    """What ``PUT /api/me`` changes."""
+
+    retention_days: int | None = Field(
+        ge=0, le=36_500, description="days finished jobs are kept; 0: forever; null: the server's"
+    )
 
 
 class TokenInfo(BaseModel):
@@ -60,23 +73,38 @@ class TokenCreated(TokenInfo):
 def _user_id(viewer: CurrentUser) -> int:
     if viewer.user_id is None:
         raise InputError(
-            "This server has no users yet, so there are no API tokens: create the first admin "
-            "with `dockyard users add NAME --admin`.",
+            "This server has no users yet, so there are no personal settings or API tokens: "
+            "create the first admin with `dockyard users add NAME --admin`.",
             code="no_users",
         )
     return viewer.user_id
 
 
 @router.get("", response_model=Me)
-def me(request: Request, viewer: CurrentUser) -> Me:
-    """The caller, their role and their usage against their quotas."""
+def me(request: Request, viewer: CurrentUser, settings: SettingsDep) -> Me:
+    """The caller, their role, their usage against their quotas and their retention."""
     usage = usage_of(request)
+    user = request.state.user
     return Me(
         name=viewer.name or None,
         role="admin" if viewer.is_admin else "member",
         single_user=viewer.user_id is None,
         usage=UsageInfo(**usage.to_dict()) if usage else None,
+        retention_days=user.retention_days if user is not None else None,
+        default_retention_days=settings.retention_days,
     )
+
+
+@router.put("", response_model=Me)
+def change_me(
+    request: Request, viewer: CurrentUser, store: StoreDep, settings: SettingsDep, body: MySettings
+) -> Me:
+    """Change your own settings: ``{"retention_days": 30}`` keeps your finished jobs 30 days,
+    ``0`` forever, ``null`` as long as the server's setting says."""
+    request.state.user = store.accounts.update_user(
+        _user_id(viewer), retention_days=body.retention_days
+    )
+    return me(request, viewer, settings)
 
 
 @router.get("/tokens", response_model=list[TokenInfo])
