@@ -18,7 +18,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, false, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, delete, false, func, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -37,6 +37,7 @@ from dockyard.jobs.models import (
 
 LIGAND_BATCH = 5000
 """Ligand rows deleted (or stripped of their poses) per transaction."""
+VACUUMED_TABLES = ("jobs", "job_files", "screens", "screen_ligands")
 
 
 @dataclass
@@ -288,6 +289,35 @@ class RetentionStore:
         with self.session() as session, session.begin():
             session.execute(update(Job).where(Job.id == screen_id).values(compacted_at=now))
         return freed
+
+    # -- giving the space back ----------------------------------------------------------
+
+    def database_bytes(self) -> int:
+        """The size of the whole database: SQLite's file (pages), PostgreSQL's database."""
+        with self.session() as session:
+            if session.get_bind().dialect.name == "sqlite":
+                pages = session.execute(text("PRAGMA page_count")).scalar_one()
+                return pages * session.execute(text("PRAGMA page_size")).scalar_one()
+            return session.execute(text("SELECT pg_database_size(current_database())")).scalar_one()
+
+    def vacuum(self) -> str:
+        """Give the space of deleted rows back: SQLite rewrites its file (``VACUUM``, then a
+        checkpoint so the file itself shrinks); PostgreSQL runs ``VACUUM (ANALYZE)`` on the
+        tables a purge empties (autovacuum would reclaim it anyway, later). Outside any
+        transaction, as both require. What was done, as a sentence."""
+        with self.session() as session:
+            engine = session.get_bind().engine
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            if engine.dialect.name == "sqlite":
+                connection.exec_driver_sql("VACUUM")
+                connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+                return "SQLite VACUUM rewrote the database file without the free pages."
+            for table in VACUUMED_TABLES:
+                connection.exec_driver_sql(f"VACUUM (ANALYZE) {table}")
+        return (
+            "PostgreSQL VACUUM (ANALYZE) made the deleted rows' space reusable "
+            f"({', '.join(VACUUMED_TABLES)}); the files keep their size until reused."
+        )
 
     # -- turns of a fleet ---------------------------------------------------------------
 
