@@ -17,9 +17,15 @@ RECEPTOR = b"ATOM      1  N   ALA A   1      11.104   6.134  -6.504  1.00  0.00 
 POSES = "pose\n  dockyard\n\n  0  0  0  0  0  0  0  0  0  0999 V2000\nM  END\n$$$$\n"
 
 
-def age(store: Store, job_id: int, days_ago: float, status: JobStatus = JobStatus.COMPLETED):
-    """Make a job (and its chunks) ``status``, finished ``days_ago`` days before :data:`NOW`."""
-    finished = NOW - timedelta(days=days_ago)
+def age(
+    store: Store,
+    job_id: int,
+    days_ago: float,
+    status: JobStatus = JobStatus.COMPLETED,
+    now: datetime = NOW,
+) -> None:
+    """Make a job (and its chunks) ``status``, finished ``days_ago`` days before ``now``."""
+    finished = now - timedelta(days=days_ago)
     values = {"status": status, "finished_at": finished, "updated_at": finished}
     if not status.is_finished:
         values["finished_at"] = None
@@ -35,6 +41,7 @@ def old_job(
     owner_id: int | None = None,
     status: JobStatus = JobStatus.COMPLETED,
     size: int = 4000,
+    now: datetime = NOW,
 ) -> int:
     """A docking with a receptor and a poses file of ``size`` bytes each."""
     job = store.create_job(
@@ -47,11 +54,18 @@ def old_job(
         ],
         owner_id=owner_id,
     )
-    age(store, job.id, days_ago, status)
+    age(store, job.id, days_ago, status, now)
     return job.id
 
 
-def old_screen(store: Store, days_ago: float, ligands: int, *, owner_id: int | None = None) -> int:
+def old_screen(
+    store: Store,
+    days_ago: float,
+    ligands: int,
+    *,
+    owner_id: int | None = None,
+    now: datetime = NOW,
+) -> int:
     """A finished screen of ``ligands`` docked ligands, each with poses; ligand i scores
     ``-(i % 50) / 10`` (the best are those with i % 50 == 49)."""
     screen = store.screens.create(
@@ -75,5 +89,5 @@ def old_screen(store: Store, days_ago: float, ligands: int, *, owner_id: int | N
                 poses_sdf=POSES,
             )
         )
-    age(store, screen.id, days_ago)
+    age(store, screen.id, days_ago, now=now)
     return screen.id
