@@ -113,7 +113,7 @@ def _retention(text: str) -> int | None:
             "the server's setting.",
             param_hint="--retention-days",
         )
-    return check_days(int(text))
+    return int(text)
 
 
 @users_app.command("set")
@@ -134,7 +134,8 @@ def set_user(
     days = _retention(retention_days)
 
     def action(store: Store) -> None:
-        user = store.accounts.update_user(store.accounts.user_named(name).id, retention_days=days)
+        user = store.accounts.user_named(name)
+        user = store.accounts.update_user(user.id, retention_days=check_days(days))
         kept = (
             "the server's setting" if days is None else "forever" if days == 0 else f"{days} days"
         )
