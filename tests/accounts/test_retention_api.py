@@ -83,7 +83,9 @@ def test_the_job_page_shows_the_expiry_and_its_button_pins(lab: Lab):
     browser, _csrf = login(lab, "alice")
     page = browser.get(f"/jobs/{job_id}")
     assert page.status_code == 200
-    assert 'data-field="expires_at"' in page.text and "Keep (pin)" in page.text
+    expires = lab.store.retention.expires_at(lab.store.get_job(job_id), RETENTION_DAYS)
+    assert f'<time datetime="{expires.isoformat(timespec="seconds")}">' in page.text
+    assert "then purged with its files" in page.text and "Keep (pin)" in page.text
     form_token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
     pinned = browser.post(f"/jobs/{job_id}/keep", data={"keep": "true", "csrf_token": form_token})
     assert pinned.status_code == 303 and lab.store.get_job(job_id).keep is True

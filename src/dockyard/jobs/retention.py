@@ -35,7 +35,7 @@ from dockyard.jobs.models import (
     utcnow,
 )
 
-LIGAND_BATCH = 5000
+LIGAND_BATCH = 2000
 """Ligand rows deleted (or stripped of their poses) per transaction."""
 VACUUMED_TABLES = ("jobs", "job_files", "screens", "screen_ligands")
 
@@ -166,9 +166,11 @@ class RetentionStore:
         batch: int,
         dry_run: bool = False,
         progress: Callable[[Freed], None] | None = None,
+        between: Callable[[], None] = lambda: None,
     ) -> Freed:
         """Delete the jobs ``which`` selects, ``batch`` at a time, each batch its own
-        transaction; ``progress`` hears what each batch freed. A dry run only measures."""
+        transaction; ``progress`` hears what each batch freed, ``between`` is called after
+        every transaction (to pace a pass, or stop it). A dry run only measures."""
         total = Freed()
         after = 0
         while True:
@@ -178,19 +180,21 @@ class RetentionStore:
             if not job_ids:
                 return total
             after = job_ids[-1]
-            freed = self._purge_batch(job_ids, dry_run=dry_run)
+            freed = self._purge_batch(job_ids, dry_run=dry_run, between=between)
             total.add(freed)
             if progress is not None:
                 progress(freed)
 
-    def _purge_batch(self, job_ids: list[int], *, dry_run: bool) -> Freed:
+    def _purge_batch(
+        self, job_ids: list[int], *, dry_run: bool, between: Callable[[], None]
+    ) -> Freed:
         freed = Freed()
         with self.session() as session:
             screens = list(
                 session.scalars(select(Job.id).where(Job.id.in_(job_ids), Job.kind == SCREEN_KIND))
             )
         for screen_id in screens:
-            freed.add(self._drop_ligands(screen_id, dry_run=dry_run))
+            freed.add(self._drop_ligands(screen_id, dry_run=dry_run, between=between))
         chunks = select(Job.id).where(Job.parent_id.in_(job_ids))
         owned = or_(JobFile.job_id.in_(job_ids), JobFile.job_id.in_(chunks))
         measure = select(func.count(), func.coalesce(func.sum(JobFile.size), 0)).where(owned)
@@ -199,9 +203,10 @@ class RetentionStore:
             freed.files += files
             freed.bytes += int(size)
             freed.jobs += len(job_ids) if dry_run else delete_jobs(session, job_ids)
+        between()
         return freed
 
-    def _drop_ligands(self, screen_id: int, *, dry_run: bool) -> Freed:
+    def _drop_ligands(self, screen_id: int, *, dry_run: bool, between: Callable[[], None]) -> Freed:
         """A screen's ligand rows, :data:`LIGAND_BATCH` at a time (by library index)."""
         freed = Freed()
         with self.session() as session:
@@ -224,11 +229,20 @@ class RetentionStore:
                     session.execute(delete(ScreenLigand).where(rows))
             freed.ligands += count
             freed.bytes += int(size)
+            between()
         return freed
 
     # -- compacting ---------------------------------------------------------------------
 
-    def compact(self, now: datetime, days: int, keep: int, *, batch: int) -> Freed:
+    def compact(
+        self,
+        now: datetime,
+        days: int,
+        keep: int,
+        *,
+        batch: int,
+        between: Callable[[], None] = lambda: None,
+    ) -> Freed:
         """Screens finished over ``days`` ago keep every ligand's scores and the poses of
         their ``keep`` best ligands only; each screen is compacted once."""
         total = Freed()
@@ -248,9 +262,11 @@ class RetentionStore:
             if not screen_ids:
                 return total
             for screen_id in screen_ids:
-                total.add(self._compact_screen(screen_id, keep, now))
+                total.add(self._compact_screen(screen_id, keep, now, between))
 
-    def _compact_screen(self, screen_id: int, keep: int, now: datetime) -> Freed:
+    def _compact_screen(
+        self, screen_id: int, keep: int, now: datetime, between: Callable[[], None]
+    ) -> Freed:
         freed = Freed(screens_compacted=1)
         best = (
             select(ScreenLigand.index)
@@ -286,6 +302,7 @@ class RetentionStore:
                 )
             freed.poses += count
             freed.bytes += int(size)
+            between()
         with self.session() as session, session.begin():
             session.execute(update(Job).where(Job.id == screen_id).values(compacted_at=now))
         return freed

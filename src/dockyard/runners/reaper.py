@@ -4,7 +4,8 @@ The server's own loop calls :meth:`Reaper.tick` — the local runner's superviso
 tick, the RQ reconciler on every pass — and the tick asks the database for the interval's turn
 (:meth:`~dockyard.jobs.retention.RetentionStore.take_turn`), so however many servers and
 workers share a database, one of them runs each pass. The pass runs in a thread of its own:
-a long purge never delays lease renewals or reconciliation. A pass purges the expired jobs
+a long purge never delays lease renewals or reconciliation. It rests between its transactions
+(:data:`REST_RATIO`) so the requests keep their share. A pass purges the expired jobs
 (:mod:`dockyard.jobs.retention`), then compacts old screens, and counts into
 :data:`dockyard.metrics.REAPER_RUNS` and :data:`~dockyard.metrics.REAPER_BYTES_FREED`.
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from datetime import datetime
 
@@ -27,6 +29,9 @@ log = logging.getLogger(__name__)
 
 TURN = "reaper"
 """The name of the reaper's turn in the ``leases`` table."""
+REST_RATIO = 1.0
+"""After each of its transactions a pass rests as long as that transaction took: it never
+takes more than half of the database's (and its process's) time from the requests."""
 
 
 class _Stopping(Exception):
@@ -60,6 +65,7 @@ class Reaper:
         self._next_try: datetime | None = None
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
+        self._worked_since = 0.0
 
     @classmethod
     def from_settings(cls, store: Store, settings: Settings, owner: str) -> Reaper:
@@ -108,9 +114,14 @@ class Reaper:
         """Purge what expired by ``now``, then compact the screens old enough; what it freed."""
         now = now or self.clock()
         retention = self.store.retention
+        self._worked_since = time.monotonic()
         expired = retention.expired(now, self.retention_days)
-        freed = retention.purge(expired, batch=self.batch, progress=self._unless_stopping)
-        freed.add(retention.compact(now, self.compact_days, self.compact_keep, batch=self.batch))
+        freed = retention.purge(expired, batch=self.batch, between=self._rest)
+        freed.add(
+            retention.compact(
+                now, self.compact_days, self.compact_keep, batch=self.batch, between=self._rest
+            )
+        )
         metrics.REAPER_RUNS.inc()
         metrics.REAPER_BYTES_FREED.inc(freed.bytes)
         self.last_pass = {"at": now.isoformat(timespec="seconds"), "by": self.owner}
@@ -119,9 +130,12 @@ class Reaper:
             log.info("reaper: %s", self.last_pass)
         return freed
 
-    def _unless_stopping(self, _freed: Freed) -> None:
-        if self._stopping.is_set():
+    def _rest(self) -> None:
+        """Between two transactions: rest (:data:`REST_RATIO`), or end if the server stops."""
+        worked = time.monotonic() - self._worked_since
+        if self._stopping.wait(worked * REST_RATIO):
             raise _Stopping
+        self._worked_since = time.monotonic()
 
     def _pass_quietly(self, now: datetime) -> None:
         try:
