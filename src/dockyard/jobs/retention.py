@@ -180,26 +180,34 @@ class RetentionStore:
             if not job_ids:
                 return total
             after = job_ids[-1]
-            freed = self._purge_batch(job_ids, dry_run=dry_run, between=between)
+            freed = self._purge_batch(which, job_ids, dry_run=dry_run, between=between)
             total.add(freed)
             if progress is not None:
                 progress(freed)
 
     def _purge_batch(
-        self, job_ids: list[int], *, dry_run: bool, between: Callable[[], None]
+        self,
+        which: ColumnElement[bool],
+        job_ids: list[int],
+        *,
+        dry_run: bool,
+        between: Callable[[], None],
     ) -> Freed:
+        """One batch; ``which`` is asked again as the jobs are deleted (and locked, on
+        PostgreSQL), so a job pinned meanwhile stays."""
         freed = Freed()
+        still = and_(Job.id.in_(job_ids), which)
         with self.session() as session:
-            screens = list(
-                session.scalars(select(Job.id).where(Job.id.in_(job_ids), Job.kind == SCREEN_KIND))
-            )
+            screens = list(session.scalars(select(Job.id).where(still, Job.kind == SCREEN_KIND)))
         for screen_id in screens:
             freed.add(self._drop_ligands(screen_id, dry_run=dry_run, between=between))
-        chunks = select(Job.id).where(Job.parent_id.in_(job_ids))
-        owned = or_(JobFile.job_id.in_(job_ids), JobFile.job_id.in_(chunks))
-        measure = select(func.count(), func.coalesce(func.sum(JobFile.size), 0)).where(owned)
         with self.session() as session, session.begin():
-            files, size = session.execute(measure).one()
+            if not dry_run:
+                job_ids = list(session.scalars(select(Job.id).where(still).with_for_update()))
+            chunks = select(Job.id).where(Job.parent_id.in_(job_ids))
+            owned = or_(JobFile.job_id.in_(job_ids), JobFile.job_id.in_(chunks))
+            measure = select(func.count(), func.coalesce(func.sum(JobFile.size), 0))
+            files, size = session.execute(measure.where(owned)).one()
             freed.files += files
             freed.bytes += int(size)
             freed.jobs += len(job_ids) if dry_run else delete_jobs(session, job_ids)

@@ -29,9 +29,9 @@ log = logging.getLogger(__name__)
 
 TURN = "reaper"
 """The name of the reaper's turn in the ``leases`` table."""
-REST_RATIO = 1.0
-"""After each of its transactions a pass rests as long as that transaction took: it never
-takes more than half of the database's (and its process's) time from the requests."""
+REST_RATIO = 2.0
+"""After each of its transactions a pass rests twice as long as that transaction took: it
+takes at most a third of the database's (and its process's) time from the requests."""
 
 
 class _Stopping(Exception):
