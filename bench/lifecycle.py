@@ -32,6 +32,7 @@ from bench.latency import percentiles
 from bench.overhead import free_port
 from dockyard.chem import prepare_receptor
 from dockyard.chem.examples import example_paths
+from dockyard.config import Settings
 from dockyard.jobs.models import (
     CHUNK_KIND,
     SCREEN_KIND,
@@ -43,10 +44,12 @@ from dockyard.jobs.models import (
     ScreenLigand,
     utcnow,
 )
+from dockyard.jobs.retention import LIGAND_BATCH
 from dockyard.jobs.store import Store
-from dockyard.runners.reaper import TURN
+from dockyard.runners.reaper import REST_RATIO, TURN
 
 RETENTION_DAYS = 90
+REAPER_BATCH = Settings.model_fields["reaper_batch"].default
 OLD_SHARE = 0.9
 BATCH = 5000
 TARGET_RATIO = 1.5
@@ -207,8 +210,9 @@ def main() -> None:
             server.wait(timeout=120)
         left = top_level_jobs(store)
         print(f"idle phase {idle_took:.0f} s; ", end="")
+        batches = f"batches of {REAPER_BATCH} jobs and {LIGAND_BATCH} ligands"
         print(
-            f"one reaper pass (in the server's loop, batches of 200 jobs and 5000 ligands): "
+            f"one reaper pass (in the server's loop, {batches}, resting {REST_RATIO:g}x): "
             f"{due.jobs} jobs, {due.files} files, {due.ligands} ligands, {due.bytes} bytes "
             f"({due.bytes / 1e6:.1f} MB) freed in about {took:.0f} s; {left} jobs left"
         )
