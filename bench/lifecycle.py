@@ -198,7 +198,7 @@ def main() -> None:
                 checked = [0.0]
 
                 def purged() -> bool:
-                    if time.monotonic() - checked[0] < 0.5:
+                    if time.monotonic() - checked[0] < 2.0:
                         return False
                     checked[0] = time.monotonic()
                     return retention.count(retention.finished_before(cutoff)) == 0

@@ -12,7 +12,9 @@ a long purge never delays lease renewals or reconciliation. It rests between its
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -32,6 +34,9 @@ TURN = "reaper"
 REST_RATIO = 2.0
 """After each of its transactions a pass rests twice as long as that transaction took: it
 takes at most a third of the database's (and its process's) time from the requests."""
+LOWER_PRIORITY = 10
+"""Steps of niceness the background pass's thread takes on over its process's: the threads
+that answer requests get the CPU first."""
 
 
 class _Stopping(Exception):
@@ -138,6 +143,9 @@ class Reaper:
         self._worked_since = time.monotonic()
 
     def _pass_quietly(self, now: datetime) -> None:
+        with contextlib.suppress(OSError):  # threads are tasks of their own on Linux
+            niceness = min(19, os.getpriority(os.PRIO_PROCESS, 0) + LOWER_PRIORITY)
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), niceness)
         try:
             self.run_pass(now)
         except _Stopping:
