@@ -172,6 +172,33 @@ class Settings(BaseSettings):
         default=None, ge=1, description="Bytes the jobs of one user may store (unset: any)."
     )
 
+    retention_days: int = Field(
+        default=0,
+        ge=0,
+        description="Days a finished job is kept after it finished before the reaper purges it "
+        "with its files (0: forever); a user's own setting and a job's keep pin override it.",
+    )
+    compact_days: int = Field(
+        default=0,
+        ge=0,
+        description="Days after which a finished screen keeps every ligand's scores but the "
+        "poses of its best `DOCKYARD_COMPACT_KEEP` ligands only (0: never).",
+    )
+    compact_keep: int = Field(
+        default=100, ge=0, description="Ligands whose poses a compacted screen keeps, best first."
+    )
+    reaper_interval: float = Field(
+        default=3600.0,
+        gt=0,
+        description="Seconds between two retention passes; one server of a fleet runs each.",
+    )
+    reaper_batch: int = Field(
+        default=200,
+        ge=1,
+        description="Jobs purged (or screens compacted) per transaction of a retention pass: "
+        "small batches keep every lock short.",
+    )
+
     public_url: str | None = Field(
         default=None,
         description="The server's address as people reach it (e.g. `https://dock.lab.org`): "

@@ -21,6 +21,7 @@ from dockyard.cli.remote import request
 from dockyard.config import get_settings
 from dockyard.errors import DockyardError
 from dockyard.jobs.accounts import new_password
+from dockyard.jobs.retention import check_days
 from dockyard.jobs.store import Store
 
 users_app = typer.Typer(help="The users of this server (run on the server machine).")
@@ -98,6 +99,47 @@ def reset_password(name: str, data_dir: DataDirOption = None) -> None:
     def action(store: Store) -> None:
         store.accounts.update_user(store.accounts.user_named(name).id, password=password)
         console.print(password, markup=False, highlight=False)
+
+    _run(data_dir, action)
+
+
+def _retention(text: str) -> int | None:
+    """``--retention-days``: a number of days (0: forever), or ``server`` for the default."""
+    if text == "server":
+        return None
+    if not text.isdigit():
+        raise typer.BadParameter(
+            f"{text!r}: give a number of days (0 keeps their jobs forever), or 'server' for "
+            "the server's setting.",
+            param_hint="--retention-days",
+        )
+    return int(text)
+
+
+@users_app.command("set")
+def set_user(
+    name: str,
+    retention_days: Annotated[
+        str | None,
+        typer.Option(
+            help="Days their finished jobs are kept (0: forever; 'server': the server's).",
+            show_default=False,
+        ),
+    ] = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Change a user's own settings."""
+    if retention_days is None:
+        fail("nothing to change: give --retention-days N.")
+    days = _retention(retention_days)
+
+    def action(store: Store) -> None:
+        user = store.accounts.user_named(name)
+        user = store.accounts.update_user(user.id, retention_days=check_days(days))
+        kept = (
+            "the server's setting" if days is None else "forever" if days == 0 else f"{days} days"
+        )
+        console.print(f"{user.name}'s finished jobs are kept {kept}.")
 
     _run(data_dir, action)
 

@@ -175,8 +175,9 @@ class AccountStore:
         return user
 
     def update_user(self, user_id: int, **values: Any) -> User:
-        """Change a user's role, ``disabled`` flag, password or quota overrides."""
+        """Change a user's role, ``disabled`` flag, password, quota or retention overrides."""
         allowed = {"role", "disabled", "max_active_jobs", "max_screen_ligands", "max_stored_bytes"}
+        allowed.add("retention_days")
         if "password" in values:
             values["password_hash"] = _passwords.hash(values.pop("password"))
             allowed.add("password_hash")

@@ -96,6 +96,7 @@ class Job(Base):
         Index("ix_jobs_status_id", "status", "id"),
         Index("ix_jobs_parent_id", "parent_id", "id"),
         Index("ix_jobs_owner_status", "owner_id", "status"),
+        Index("ix_jobs_finished_at", "finished_at"),
         {"sqlite_autoincrement": True},
     )
     """AUTOINCREMENT: SQLite never gives the id of a deleted job to a new one (migration 0004)."""
@@ -138,6 +139,10 @@ class Job(Base):
     webhook_url: Mapped[str | None] = mapped_column(Text, nullable=True)
     """Where to POST the job's end (a column, not a parameter: it may hold a receiver's secret,
     which shares and archives must not carry)."""
+    keep: Mapped[bool] = mapped_column(Boolean, default=False)
+    """Pinned by its owner: no retention pass purges or compacts it."""
+    compacted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    """When a retention pass dropped the poses of this screen's ligands outside its best."""
 
 
 class JobFile(Base):
@@ -231,6 +236,8 @@ class User(Base):
     max_active_jobs: Mapped[int | None] = mapped_column(Integer, nullable=True)
     max_screen_ligands: Mapped[int | None] = mapped_column(Integer, nullable=True)
     max_stored_bytes: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    retention_days: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    """Days their finished jobs are kept; None: the server's setting, 0: forever."""
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     webhook_url: Mapped[str | None] = mapped_column(Text, nullable=True)
     """The webhook of every job of theirs that names none of its own."""
@@ -273,6 +280,16 @@ class GroupMember(Base):
     user_id: Mapped[int] = mapped_column(
         ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
     )
+
+
+class Lease(Base):
+    """A turn that one process of a fleet holds until ``expires_at`` (the reaper's pass)."""
+
+    __tablename__ = "leases"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(200))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class JobShare(Base):

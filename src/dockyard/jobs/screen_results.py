@@ -185,6 +185,25 @@ def get_ligand(store: Store, screen_id: int, index: int) -> ScreenLigand:
     return ligand
 
 
+def poses_removed(ligand: ScreenLigand) -> bool:
+    """Whether a retention pass dropped this docked ligand's poses (compaction keeps the
+    poses of a screen's best ligands and every ligand's scores)."""
+    return ligand.status == LigandStatus.COMPLETED and ligand.poses_sdf is None
+
+
+def ligand_poses(ligand: ScreenLigand) -> str:
+    """A ligand's poses as SDF text; a clear 404 when compaction removed them."""
+    if poses_removed(ligand):
+        raise NotFoundError(
+            f"The poses of ligand {ligand.index} were removed when its screen was compacted "
+            "(an old screen keeps the scores of every ligand and the poses of its best ones); "
+            "its scores are still here.",
+            field="index",
+            code="poses_removed",
+        )
+    return ligand.poses_sdf or ""
+
+
 def histogram(store: Store, screen_id: int, bins: int = 30) -> dict[str, Any]:
     """Counts of best scores in equal-width bins (edges in kcal/mol).
 

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from functools import cached_property
 from typing import Any
 
-from sqlalchemy import Engine, case, delete, func, select, update
+from sqlalchemy import Engine, case, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from dockyard.errors import ConflictError, ForbiddenError, NotFoundError
@@ -34,6 +34,7 @@ from dockyard.jobs.models import (
     utcnow,
 )
 from dockyard.jobs.notifications import NotificationStore, record_finished
+from dockyard.jobs.retention import RetentionStore, delete_jobs
 from dockyard.jobs.screen_store import ScreenStore
 from dockyard.jobs.stats import StatsStore
 
@@ -98,6 +99,11 @@ class Store:
     def notifications(self) -> NotificationStore:
         """The outbox of job-end notifications, and users' notification settings."""
         return NotificationStore(self.session)
+
+    @cached_property
+    def retention(self) -> RetentionStore:
+        """When finished jobs expire, purging them, compacting old screens, pins."""
+        return RetentionStore(self.session)
 
     @cached_property
     def identity(self) -> str:
@@ -279,9 +285,8 @@ class Store:
 
     def delete_job(self, job_id: int) -> None:
         with self.session() as session, session.begin():
-            session.execute(delete(JobFile).where(JobFile.job_id == job_id))
-            result = session.execute(delete(Job).where(Job.id == job_id))
-        if result.rowcount == 0:
+            deleted = delete_jobs(session, [job_id])
+        if deleted == 0:
             raise NotFoundError(f"There is no job {job_id}.", field="job_id")
 
     # -- worker side --------------------------------------------------------------------

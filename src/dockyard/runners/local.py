@@ -23,6 +23,7 @@ from multiprocessing import forkserver
 from dockyard.errors import UnavailableError
 from dockyard.jobs.store import Store
 from dockyard.runners.base import RegisteredWorker
+from dockyard.runners.reaper import Reaper
 from dockyard.runners.supervise import Running, Supervision, science_context
 
 log = logging.getLogger(__name__)
@@ -42,6 +43,7 @@ class LocalRunner:
         workers: int,
         cpu_per_job: int = 0,
         lease_seconds: float = 30.0,
+        reaper: Reaper | None = None,
     ):
         self.store = store
         self.slots = workers
@@ -56,6 +58,8 @@ class LocalRunner:
         self._thread: threading.Thread | None = None
         self._last_renewal = 0.0
         self._last_recovery = 0.0
+        self.reaper = reaper
+        """Runs a retention pass when it is this server's turn (:mod:`dockyard.runners.reaper`)."""
 
     # -- Runner interface ---------------------------------------------------------------
 
@@ -71,6 +75,8 @@ class LocalRunner:
         self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout=10)
+        if self.reaper is not None:
+            self.reaper.stop()
         for job_id, running in list(self._running.items()):
             self._supervision.end(running)
             try:
@@ -126,6 +132,8 @@ class LocalRunner:
         self._launch()
         for running in self._running.values():
             self._supervision.watch(running)
+        if self.reaper is not None:
+            self.reaper.tick()
 
     def _launch(self) -> None:
         free = self.slots - len(self._running)

@@ -21,6 +21,7 @@ from dockyard.jobs.store import Store
 from dockyard.runners import LocalRunner, Runner
 from dockyard.runners.chemistry import ChemistryPool
 from dockyard.runners.notify import Notifier
+from dockyard.runners.reaper import Reaper
 from dockyard.web.api import (
     analysis,
     events,
@@ -89,6 +90,9 @@ def make_runner(settings: Settings, store: Store) -> Runner:
         workers=settings.workers,
         cpu_per_job=settings.cpu_per_job,
         lease_seconds=settings.lease_seconds,
+        reaper=Reaper.from_settings(
+            store, settings, owner=f"serve {socket.gethostname()}:{os.getpid()}"
+        ),
     )
 
 

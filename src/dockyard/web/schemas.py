@@ -93,9 +93,16 @@ class JobDetail(JobSummary):
     provenance: dict[str, Any] | None
     files: list[str]
     downloads: dict[str, str]
+    keep: bool
+    """Pinned by its owner: kept whatever the retention (``POST /api/jobs/{id}/keep``)."""
+    expires_at: datetime | None
+    """When the reaper purges it with its files; null while it runs, when pinned or kept
+    forever."""
 
     @classmethod
-    def from_job_and_files(cls, job: Job, files: list[str]) -> JobDetail:
+    def from_job_and_files(
+        cls, job: Job, files: list[str], expires_at: datetime | None = None
+    ) -> JobDetail:
         downloads = (
             {name: f"/api/jobs/{job.id}/{name}" for name in DOWNLOADS}
             if job.status == JobStatus.COMPLETED
@@ -111,14 +118,17 @@ class JobDetail(JobSummary):
             provenance=job.provenance,
             files=files,
             downloads=downloads,
+            keep=job.keep,
+            expires_at=expires_at,
         )
 
     @classmethod
-    def read(cls, store: Store, job_id: int) -> JobDetail:
-        """A job with the names of its stored files, as the API and the job page show it."""
+    def read(cls, store: Store, job_id: int, *, retention_days: int) -> JobDetail:
+        """A job with the names of its stored files and when it expires (``retention_days``:
+        the server's setting), as the API and the job page show it."""
         job = store.get_job(job_id)
         files = [name for name, _role, _size in store.list_files(job_id)]
-        return cls.from_job_and_files(job, files)
+        return cls.from_job_and_files(job, files, store.retention.expires_at(job, retention_days))
 
 
 class JobPage(BaseModel):

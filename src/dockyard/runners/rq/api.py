@@ -21,6 +21,7 @@ from dockyard.errors import NotFoundError, UnavailableError
 from dockyard.jobs.models import CONTAINER_KINDS
 from dockyard.jobs.store import Store
 from dockyard.runners.base import RegisteredWorker
+from dockyard.runners.reaper import Reaper
 from dockyard.runners.rq.queue import JobQueue, connect, safe_url
 from dockyard.runners.rq.reconcile import Reconciler
 
@@ -48,6 +49,7 @@ class RQRunner:
             owner=self.name,
             interval=settings.reconcile_seconds,
             retry_backoff=settings.retry_backoff,
+            reaper=Reaper.from_settings(store, settings, owner=self.name),
         )
         self._redis_down_until = 0.0
         self._lock = threading.Lock()

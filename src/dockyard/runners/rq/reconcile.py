@@ -11,6 +11,8 @@ Three repairs, at start and then every ``DOCKYARD_RECONCILE_SECONDS``:
 3. A screen none of whose chunks is left to run is finished (its last chunk may have failed
    for good in a horse or a reconciler rather than in ``run_job``).
 
+In the API it also gives the :class:`~dockyard.runners.reaper.Reaper` its ticks.
+
 It runs in the API and in every worker. Several at once do no harm: a Redis key hands out one
 turn per interval across the fleet, every state change is a compare-and-set in the store, and
 an attempt is enqueued under a fixed RQ job id behind a guard key.
@@ -29,6 +31,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from dockyard.errors import UnavailableError
 from dockyard.jobs.models import utcnow
 from dockyard.jobs.store import PendingJob, Store
+from dockyard.runners.reaper import Reaper
 from dockyard.runners.rq.queue import JobQueue
 
 log = logging.getLogger(__name__)
@@ -53,12 +56,16 @@ class Reconciler:
         owner: str,
         interval: float,
         retry_backoff: float,
+        reaper: Reaper | None = None,
     ):
         self.store = store
         self.jobs = jobs
         self.owner = owner
         self.interval = interval
         self.retry_backoff = retry_backoff
+        self.reaper = reaper
+        """Asked on every pass whether the retention pass is this process's turn (the
+        database decides, not Redis: :mod:`dockyard.runners.reaper`)."""
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
@@ -75,6 +82,8 @@ class Reconciler:
         self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout=10)
+        if self.reaper is not None:
+            self.reaper.stop()
 
     def wake(self) -> None:
         """Run a pass now, whoever had the last turn."""
@@ -92,6 +101,8 @@ class Reconciler:
         while not self._stopping.is_set():
             try:
                 self.run_once(force=force)
+                if self.reaper is not None:
+                    self.reaper.tick()
                 self.last_error = None
             except (RedisError, OSError) as error:
                 self.last_error = f"Redis: {error}"

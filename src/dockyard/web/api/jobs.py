@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Body, Query
 from fastapi.responses import JSONResponse, Response
 
 from dockyard.errors import ConflictError, ForbiddenError
@@ -125,8 +125,21 @@ def list_jobs(
 
 
 @router.get("/jobs/{job_id}", response_model=JobDetail)
-def get_job(job_id: Id, store: StoreDep) -> JobDetail:
-    return JobDetail.read(store, job_id)
+def get_job(job_id: Id, store: StoreDep, settings: SettingsDep) -> JobDetail:
+    return JobDetail.read(store, job_id, retention_days=settings.retention_days)
+
+
+@router.post("/jobs/{job_id}/keep", response_model=JobDetail, responses=error_responses(403))
+def keep_job(
+    job_id: Id,
+    store: StoreDep,
+    settings: SettingsDep,
+    keep: Annotated[bool, Body(embed=True, description="true: pin it; false: let it expire")],
+) -> JobDetail:
+    """Pin a job (``{"keep": true}``) so no retention pass purges or compacts it, or unpin
+    it (``{"keep": false}``); the answer says when it now expires."""
+    store.retention.set_keep(job_id, keep)
+    return JobDetail.read(store, job_id, retention_days=settings.retention_days)
 
 
 @router.get("/status/{job_id}", response_model=LegacyStatus)

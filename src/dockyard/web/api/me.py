@@ -1,5 +1,5 @@
-"""``/api/me``: who the caller is, what they hold against their quotas, their API tokens and
-where the ends of their jobs are notified."""
+"""``/api/me``: who the caller is, what they hold against their quotas, their own settings
+(retention, where the ends of their jobs are notified) and their API tokens."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Request
-from pydantic import BaseModel, StrictBool
+from pydantic import BaseModel, Field, StrictBool
 
 from dockyard.errors import InputError
 from dockyard.jobs.models import ApiToken
@@ -57,6 +57,18 @@ class Me(BaseModel):
     usage: UsageInfo | None
     notifications: Notifications | None
     """Their notification settings (none in the single-user mode: per-job webhooks only)."""
+    retention_days: int | None
+    """Your own retention: days your finished jobs are kept (0: forever; null: the server's)."""
+    default_retention_days: int
+    """The server's retention (``DOCKYARD_RETENTION_DAYS``; 0: forever)."""
+
+
+class MySettings(BaseModel):
+    """What ``PUT /api/me`` changes."""
+
+    retention_days: int | None = Field(
+        ge=0, le=36_500, description="days finished jobs are kept; 0: forever; null: the server's"
+    )
 
 
 class TokenInfo(BaseModel):
@@ -93,9 +105,11 @@ def _user_id(viewer: CurrentUser, what: str = "no API tokens") -> int:
 
 
 @router.get("", response_model=Me)
-def me(request: Request, viewer: CurrentUser, store: StoreDep) -> Me:
-    """The caller, their role, their usage against their quotas and their notifications."""
+def me(request: Request, viewer: CurrentUser, store: StoreDep, settings: SettingsDep) -> Me:
+    """The caller, their role, their usage against their quotas, their retention and their
+    notifications."""
     usage = usage_of(request)
+    user = request.state.user
     notifications = None
     if viewer.user_id is not None:
         notifications = Notifications.of(store.notifications.settings_of(viewer.user_id))
@@ -105,7 +119,21 @@ def me(request: Request, viewer: CurrentUser, store: StoreDep) -> Me:
         single_user=viewer.user_id is None,
         usage=UsageInfo(**usage.to_dict()) if usage else None,
         notifications=notifications,
+        retention_days=user.retention_days if user is not None else None,
+        default_retention_days=settings.retention_days,
     )
+
+
+@router.put("", response_model=Me)
+def change_me(
+    request: Request, viewer: CurrentUser, store: StoreDep, settings: SettingsDep, body: MySettings
+) -> Me:
+    """Change your own settings: ``{"retention_days": 30}`` keeps your finished jobs 30 days,
+    ``0`` forever, ``null`` as long as the server's setting says."""
+    request.state.user = store.accounts.update_user(
+        _user_id(viewer, "no personal settings"), retention_days=body.retention_days
+    )
+    return me(request, viewer, store, settings)
 
 
 @router.put("/notifications", response_model=Notifications)

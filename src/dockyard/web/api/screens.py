@@ -146,9 +146,14 @@ def list_ligands(
 
 @router.get("/{screen_id}/ligands/{index}")
 def get_ligand(screen_id: Id, index: Index, store: StoreDep) -> dict:
-    """One ligand with its poses (SDF text)."""
+    """One ligand with its poses (SDF text); ``poses_removed``: a compacted screen dropped
+    them (its scores stay)."""
     ligand = screen_results.get_ligand(store, screen_id, index)
-    return {**screen_results.ligand_row(ligand), "poses_sdf": ligand.poses_sdf}
+    return {
+        **screen_results.ligand_row(ligand),
+        "poses_sdf": ligand.poses_sdf,
+        "poses_removed": screen_results.poses_removed(ligand),
+    }
 
 
 @router.get(
@@ -159,7 +164,7 @@ def get_ligand(screen_id: Id, index: Index, store: StoreDep) -> dict:
 def ligand_poses(screen_id: Id, index: Index, store: StoreDep) -> Response:
     ligand = screen_results.get_ligand(store, screen_id, index)
     return Response(
-        ligand.poses_sdf or "",
+        screen_results.ligand_poses(ligand),
         media_type=SDF_MEDIA,
         headers={"Content-Disposition": f'attachment; filename="screen-{screen_id}-{index}.sdf"'},
     )

@@ -74,9 +74,16 @@ def _account_page(
         notifications = store.notifications.settings_of(viewer.user_id)
     usage = usage_of(request)
     return render(
-        request, "account.html", viewer=viewer, usage=usage, tokens=tokens,
-        notifications=notifications, **extra,
-    )  # fmt: skip
+        request,
+        "account.html",
+        viewer=viewer,
+        usage=usage,
+        tokens=tokens,
+        notifications=notifications,
+        user=request.state.user,
+        default_retention_days=request.app.state.settings.retention_days,
+        **extra,
+    )
 
 
 @router.get("/account", response_class=HTMLResponse)
@@ -97,6 +104,19 @@ def create_token(
         raise NotFoundError("There are no accounts on this server yet.")
     _, secret = store.accounts.create_token(viewer.user_id, name)
     return _account_page(request, store, viewer, new_token=secret)
+
+
+@router.post("/account/retention")
+def set_retention(
+    store: StoreDep,
+    viewer: CurrentUser,
+    retention_days: Annotated[int | None, Form(ge=0, le=36_500)] = None,
+) -> RedirectResponse:
+    """Days one's finished jobs are kept (0: forever; empty: the server's setting)."""
+    if viewer.user_id is None:
+        raise NotFoundError("There are no accounts on this server yet.")
+    store.accounts.update_user(viewer.user_id, retention_days=retention_days)
+    return RedirectResponse("/account#retention-title", status_code=303)
 
 
 @router.post("/account/tokens/{token_id}/revoke")

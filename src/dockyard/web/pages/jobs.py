@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import shlex
 from collections.abc import Mapping
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from dockyard.chem.core.progress import DOCKING_PROGRESS
@@ -23,7 +23,7 @@ from dockyard.jobs.files import (
 )
 from dockyard.jobs.models import SCREEN_KIND, JobStatus, utcnow
 from dockyard.jobs.params import DockParams
-from dockyard.web.deps import CurrentUser, StoreDep
+from dockyard.web.deps import CurrentUser, SettingsDep, StoreDep
 from dockyard.web.pages.render import (
     as_text,
     box_padding,
@@ -172,9 +172,11 @@ def jobs_page(
 
 
 @router.get("/jobs/{job_id}", response_class=HTMLResponse)
-def job_page(request: Request, job_id: Id, store: StoreDep, viewer: CurrentUser) -> Response:
+def job_page(
+    request: Request, job_id: Id, store: StoreDep, viewer: CurrentUser, settings: SettingsDep
+) -> Response:
     since = utcnow()
-    job = JobDetail.read(store, job_id)
+    job = JobDetail.read(store, job_id, retention_days=settings.retention_days)
     if job.kind == SCREEN_KIND:
         return RedirectResponse(f"/screens/{job_id}", status_code=303)
     results = job.results or {}
@@ -201,3 +203,10 @@ def job_page(request: Request, job_id: Id, store: StoreDep, viewer: CurrentUser)
         events_url=events_url(since, job_id=job_id),
         deliveries=owner_deliveries(store, viewer, job_id),
     )
+
+
+@router.post("/jobs/{job_id}/keep")
+def keep_job(job_id: Id, store: StoreDep, keep: Annotated[bool, Form()] = True) -> RedirectResponse:
+    """The job page's pin button (the API's is ``POST /api/jobs/{id}/keep``)."""
+    store.retention.set_keep(job_id, keep)
+    return RedirectResponse(f"/jobs/{job_id}#retention", status_code=303)

@@ -16,7 +16,7 @@ from dockyard.jobs.files import (
     upload_name,
 )
 from dockyard.jobs.params import DockParams
-from dockyard.web.deps import StoreDep
+from dockyard.web.deps import SettingsDep, StoreDep
 from dockyard.web.pages.render import (
     ACCEPT,
     as_text,
@@ -87,9 +87,13 @@ def clone_form(job: JobDetail) -> dict[str, Any]:
 
 
 @router.get("/", response_class=HTMLResponse)
-def submit_page(request: Request, store: StoreDep, clone: Id | None = None) -> HTMLResponse:
+def submit_page(
+    request: Request, store: StoreDep, settings: SettingsDep, clone: Id | None = None
+) -> HTMLResponse:
     """The submit form; ``?clone=ID`` fills it in with job ID's parameters and files."""
-    prefill = clone_form(JobDetail.read(store, clone)) if clone is not None else None
+    prefill = None
+    if clone is not None:
+        prefill = clone_form(JobDetail.read(store, clone, retention_days=settings.retention_days))
     values = {**form_defaults(), **(prefill["values"] if prefill else {})}
     return render(
         request,

@@ -355,17 +355,25 @@ async function showLigand(index, { focus = false } = {}) {
     const ligand = await getJSON(`${api}/ligands/${index}`);
     if (ticket !== ligandRequest) return;
     document.getElementById("ligand-name").textContent = displayName(ligand);
-    document.getElementById("ligand-download").href = `${api}/ligands/${index}/poses.sdf`;
+    const download = document.getElementById("ligand-download");
+    download.href = `${api}/ligands/${index}/poses.sdf`;
+    download.hidden = Boolean(ligand.poses_removed);
     renderFacts(ligand);
     renderPoseButtons(ligand.poses_sdf || "");
-    viewerReady ??= startViewer();
-    await viewerReady;
-    if (ticket !== ligandRequest) return;
-    viewer.setPoses(ligand.poses_sdf || "");
-    showPose(1);
-    holder.dataset.ligand = index;
-    viewerMessage.hidden = true;
-    holder.dataset.state = "ready";
+    if (ligand.poses_removed) {
+      viewerMessage.textContent =
+        "This screen was compacted: it keeps every ligand's scores, the poses of its best only.";
+      holder.dataset.state = "ready";
+    } else {
+      viewerReady ??= startViewer();
+      await viewerReady;
+      if (ticket !== ligandRequest) return;
+      viewer.setPoses(ligand.poses_sdf || "");
+      showPose(1);
+      holder.dataset.ligand = index;
+      viewerMessage.hidden = true;
+      holder.dataset.state = "ready";
+    }
   } catch (error) {
     viewerReady = viewer ? viewerReady : null;
     viewerMessage.textContent = `The 3D view could not be drawn: ${error.message}`;

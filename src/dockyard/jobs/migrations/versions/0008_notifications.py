@@ -6,14 +6,14 @@ is the outbox: the transaction that finishes a job adds its rows, senders claim 
 lease (``next_attempt_at`` is then the end of the claim) and send each at least once.
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0007
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0008"
-down_revision = "0006"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
