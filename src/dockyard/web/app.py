@@ -20,6 +20,7 @@ from dockyard.runners import LocalRunner, Runner
 from dockyard.runners.chemistry import ChemistryPool
 from dockyard.web.api import (
     analysis,
+    archives,
     events,
     health,
     jobs,
@@ -47,6 +48,7 @@ log = logging.getLogger(__name__)
 WEB = files("dockyard.web")
 
 ROUTERS = (
+    archives.router,
     jobs.router,
     health.router,
     prepare.router,
@@ -64,7 +66,8 @@ ROUTERS = (
     account_pages.router,
     docs_pages.router,
 )
-"""The API's routers, in the order of its OpenAPI document, then the pages'."""
+"""The API's routers, in the order of its OpenAPI document, then the pages'. The archives'
+come first: ``/api/jobs/{id}/archive.zip`` would otherwise be taken for a stored file."""
 OPEN_ROUTERS = (health.router, account_pages.login_router, docs_pages.router)
 """The routers anyone may reach; every other one is behind :data:`dockyard.web.auth.GATE`."""
 
