@@ -100,7 +100,7 @@ def export_job(
         partial.replace(out)
     finally:
         partial.unlink(missing_ok=True)
-    console.print(f"Wrote job {job_id} to {out} ({out.stat().st_size:,} bytes).")
+    console.print(f"Wrote job {job_id} to {out} ({out.stat().st_size:,} bytes).", soft_wrap=True)
 
 
 def _export_here(data_dir: Path | None, job_id: int, sink: BinaryIO, bar: Progress) -> None:
@@ -150,7 +150,7 @@ def import_job(
         job_id = _upload(server, token, archive)
     else:
         job_id = _import_here(data_dir, archive, user)
-    console.print(f"Imported {archive} as job {job_id}.")
+    console.print(f"Imported {archive} as job {job_id}.", soft_wrap=True)
 
 
 def _import_here(data_dir: Path | None, archive: Path, user: str | None) -> int:
