@@ -25,8 +25,9 @@ from rich.progress import (
 )
 
 from dockyard.cli.common import TokenOption, app, auth_headers, console, errors, fail
-from dockyard.config import get_settings
+from dockyard.config import Settings, get_settings
 from dockyard.errors import DockyardError
+from dockyard.jobs.store import Store
 
 RemoteOption = Annotated[
     str | None,
@@ -54,10 +55,8 @@ def _bar(counted: ProgressColumn) -> Progress:
 
 
 @contextlib.contextmanager
-def _local_store(data_dir: Path | None) -> Iterator:
+def _local_store(data_dir: Path | None) -> Iterator[tuple[Store, Settings]]:
     """This machine's store; a refusal is printed as a sentence, not a traceback."""
-    from dockyard.jobs.store import Store
-
     settings = get_settings(data_dir=data_dir)
     store = Store.open(settings.resolved_database_url)
     try:

@@ -50,6 +50,8 @@ MAX_MANIFEST_BYTES = 64 * 1024 * 1024
 MAX_LINE_BYTES = 16 * 1024 * 1024
 """Longest line of ``ligands.jsonl``: one ligand with all its poses."""
 READ_BYTES = 1024 * 1024
+MAX_DEPTH = 64
+"""How deep the JSON of a manifest or a ligand may nest (a job's own is a few levels)."""
 JOB_COLUMNS = tuple(name for name in JobRecord.model_fields if name not in ("files", "parameters"))
 """The fields of a job's record that are columns of its row by the same name."""
 _DRIVE = re.compile(r"^[A-Za-z]:")
@@ -311,23 +313,37 @@ def _reject_constant(name: str) -> None:
 
 
 def _parse(content: bytes, where: str) -> Any:
+    """JSON as strict as the columns it goes to: no NaN, no NUL, at most ``MAX_DEPTH`` deep
+    (what a page or a database driver may walk recursively)."""
     try:
         values = json.loads(content.decode("utf-8"), parse_constant=_reject_constant)
     except (UnicodeDecodeError, ValueError) as error:
         raise bad(f"{where} is not valid JSON ({error}).") from None
-    if _has_nul(values):
-        raise bad(f"{where} holds a NUL character, which no text field may.")
+    except RecursionError:
+        values = None
+        depth = MAX_DEPTH + 1
+    else:
+        depth = _check_text(values, where)
+    if depth > MAX_DEPTH:
+        raise bad(f"{where} nests its values more than {MAX_DEPTH} levels deep.")
     return values
 
 
-def _has_nul(value: Any) -> bool:
+def _check_text(value: Any, where: str, depth: int = 0) -> int:
+    """How deep ``value`` nests (stopping past the limit); refuses a NUL character."""
     if isinstance(value, str):
-        return "\x00" in value
+        if "\x00" in value:
+            raise bad(f"{where} holds a NUL character, which no text field may.")
+        return depth
+    if depth > MAX_DEPTH:
+        return depth
     if isinstance(value, dict):
-        return any(_has_nul(key) or _has_nul(item) for key, item in value.items())
-    if isinstance(value, list):
-        return any(_has_nul(item) for item in value)
-    return False
+        items = [*value.keys(), *value.values()]
+    elif isinstance(value, list):
+        items = value
+    else:
+        return depth
+    return max((_check_text(item, where, depth + 1) for item in items), default=depth + 1)
 
 
 def _validated(model: type[Any], values: Any, where: str) -> Any:

@@ -95,7 +95,9 @@ class ArchiveStore:
         return row
 
 
-def _add_job(session: Session, job: RestoredJob, *, owner_id: int | None, parent_id: int | None):
+def _add_job(
+    session: Session, job: RestoredJob, *, owner_id: int | None, parent_id: int | None
+) -> Job:
     row = Job(**job.values, owner_id=owner_id, parent_id=parent_id, lease_expires_at=None)
     session.add(row)
     session.flush()
