@@ -111,6 +111,8 @@ def test_a_failed_docking_archives_and_comes_back_failed(shared_server, small_jo
     new_id = import_archive(shared_server, archive).json()["job_id"]
     assert snapshot(store, new_id) == before
     assert store.get_job(new_id).error == "Vina ran out of patience"
+    page = shared_server.client.get(f"/jobs/{new_id}", headers={"accept": "text/html"})
+    assert page.status_code == 200 and f"/api/jobs/{new_id}/archive.zip" in page.text
 
 
 def test_a_screen_comes_back_with_every_ligand_and_its_chunks(shared_server, receptor_pdbqt):
