@@ -234,6 +234,16 @@ DOCKING_CASES = {
         201,
         "",
     ),
+    "a box of words": (
+        manifest_edit(lambda m: m["parameters"].update(box={"center_x": "middle"})),
+        422,
+        "parameters: box.center_x",
+    ),
+    "poses not a list": (
+        manifest_edit(lambda m: m["results"].update(poses="many")),
+        422,
+        "results: poses",
+    ),
     "NUL in a name": (manifest_edit(lambda m: m.update(name="a\x00b")), 422, "NUL"),
     "wrong type": (manifest_edit(lambda m: m.update(progress="lots")), 422, "progress"),
     "unknown key": (manifest_edit(lambda m: m.update(surprise=1)), 422, "surprise"),

@@ -194,6 +194,86 @@ class LigandRecord(Strict):
     finished_at: AwareDatetime | None
 
 
+class Shape(BaseModel):
+    """What the pages and runners read of a job's JSON, typed strictly (a string is not a
+    number); keys they do not read are kept as they are."""
+
+    model_config = ConfigDict(extra="allow", strict=True, allow_inf_nan=False)
+
+
+class ReceptorShape(Shape):
+    filename: str | None = None
+    format: str | None = None
+    prepared: bool | None = None
+
+
+class LigandShape(Shape):
+    source: str | None = None
+    smiles: str | None = None
+    filename: str | None = None
+    format: str | None = None
+    prepared_smiles: str | None = None
+    files: list[FileName] | None = None
+    stereoisomers: list[str] | None = None
+
+
+class BoxShape(Shape):
+    center_x: float | None = None
+    center_y: float | None = None
+    center_z: float | None = None
+    size_x: float | None = None
+    size_y: float | None = None
+    size_z: float | None = None
+
+
+class ParameterShape(Shape):
+    """``Job.params`` of a docking or a screen, as :mod:`dockyard.jobs.params` reads it."""
+
+    receptor: ReceptorShape | None = None
+    ligand: LigandShape | None = None
+    receptor_report: dict[str, Any] | None = None
+    preparation: dict[str, Any] | None = None
+    box: BoxShape | None = None
+    box_source: str | None = None
+    padding: float | None = None
+    warnings: list[str] | None = None
+    scoring: str | None = None
+    exhaustiveness: int | None = None
+    num_poses: int | None = None
+    energy_range: float | None = None
+    seed: int | None = None
+    library: dict[str, Any] | None = None
+    skip_duplicates: bool | None = None
+    total: Int | None = None
+    chunk_size: Int | None = None
+
+
+class ChunkShape(Shape):
+    """A chunk's ``params``: the part of the library it docks."""
+
+    start: Int
+    stop: Int
+
+
+class PoseShape(Shape):
+    rank: int | None = None
+    affinity: float | None = None
+    inter: float | None = None
+    intra: float | None = None
+    torsions: float | None = None
+    rmsd_lb: float | None = None
+    rmsd_ub: float | None = None
+
+
+class ResultShape(Shape):
+    """``Job.results``, as the pages and the downloads read it."""
+
+    best_score: float | None = None
+    poses: list[PoseShape] | None = None
+    warnings: list[str] | None = None
+    receptor_report: dict[str, Any] | None = None
+
+
 LIGAND_COLUMNS = tuple(LigandRecord.model_fields)
 """The columns of ``screen_ligands`` an archive keeps, in the order each line lists them."""
 CHILD_KINDS = frozenset({CHUNK_KIND, VALIDATION_KIND})

@@ -32,15 +32,18 @@ from dockyard.jobs.archive_format import (
     MANIFEST,
     README,
     VERSION,
+    ChunkShape,
     FileRecord,
     JobRecord,
     LigandRecord,
     LigandsRecord,
     Manifest,
+    ParameterShape,
+    ResultShape,
 )
 from dockyard.jobs.archive_store import RestoredJob
 from dockyard.jobs.fence import StoredFile
-from dockyard.jobs.models import SCREEN_KIND, Job, utcnow
+from dockyard.jobs.models import CHUNK_KIND, SCREEN_KIND, Job, utcnow
 from dockyard.jobs.store import Store
 
 FIELD = "archive"
@@ -378,6 +381,11 @@ def _check_consistent(manifest: Manifest) -> None:
     if manifest.screen is not None and manifest.screen.total != manifest.screen.ligands.count:
         raise bad(f"{MANIFEST}: the screen counts {manifest.screen.total} ligands but lists "
                   f"{manifest.screen.ligands.count}.")  # fmt: skip
+    for job in (manifest, *manifest.children):
+        shape = ChunkShape if job.kind == CHUNK_KIND else ParameterShape
+        _validated(shape, job.parameters, f"{MANIFEST}: the {job.kind}'s parameters")
+        if job.results is not None:
+            _validated(ResultShape, job.results, f"{MANIFEST}: the {job.kind}'s results")
     paths = [record.path for job in (manifest, *manifest.children) for record in job.files]
     paths += [record.path for record in manifest.derived]
     if len(set(paths)) != len(paths) or {MANIFEST, README, LIGANDS} & set(paths):
