@@ -46,23 +46,27 @@ class ArchiveStore:
         with self.session() as session:
             return session.get(Screen, job_id)
 
-    def ligand_batches(self, screen_id: int) -> Iterator[list[ScreenLigand]]:
-        """Every ligand of a screen by index, ``LIGAND_BATCH`` at a time, each batch its own
-        short read (keyset paging: no transaction stays open while the archive streams)."""
+    def ligand_batches(
+        self, screen_id: int, columns: Sequence[str]
+    ) -> Iterator[list[dict[str, Any]]]:
+        """Every ligand of a screen by index as a dict of ``columns``, ``LIGAND_BATCH`` at a
+        time, each batch its own short read (keyset paging: no transaction stays open while
+        the archive streams; plain rows, no ORM objects to build)."""
+        selected = [getattr(ScreenLigand, name) for name in columns]
         last = -1
         while True:
             query = (
-                select(ScreenLigand)
+                select(*selected)
                 .where(ScreenLigand.screen_id == screen_id, ScreenLigand.index > last)
                 .order_by(ScreenLigand.index)
                 .limit(LIGAND_BATCH)
             )
             with self.session() as session:
-                batch = list(session.scalars(query))
+                batch = [dict(zip(columns, row, strict=True)) for row in session.execute(query)]
             if not batch:
                 return
             yield batch
-            last = batch[-1].index
+            last = batch[-1]["index"]
 
     def restore(
         self,
