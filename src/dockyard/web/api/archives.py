@@ -28,7 +28,7 @@ router = APIRouter(prefix="/api", tags=["archives"], responses=error_responses(4
 ARCHIVE_RESPONSES = {200: {"content": {MEDIA_TYPE: {}}}, **error_responses(409)}
 
 
-def _stream(request: Request, export: ArchiveExport) -> StreamingResponse:
+def _stream(export: ArchiveExport) -> StreamingResponse:
     return StreamingResponse(
         export.chunks(),
         media_type=MEDIA_TYPE,
@@ -45,7 +45,7 @@ def _server(request: Request) -> str:
 )
 def export_job(job_id: Id, store: StoreDep, request: Request) -> StreamingResponse:
     """The job (a docking or a screen) as one self-describing zip, once it has finished."""
-    return _stream(request, ArchiveExport.open(store, job_id, server=_server(request)))
+    return _stream(ArchiveExport.open(store, job_id, server=_server(request)))
 
 
 @router.get(
@@ -57,7 +57,7 @@ def export_screen(screen_id: Id, store: StoreDep, request: Request) -> Streaming
     """The screen as one zip: the same archive as ``/api/jobs/{id}/archive.zip``."""
     if store.get_job(screen_id).kind != SCREEN_KIND:
         raise NotFoundError(f"There is no screen {screen_id}.", field="screen_id")
-    return _stream(request, ArchiveExport.open(store, screen_id, server=_server(request)))
+    return _stream(ArchiveExport.open(store, screen_id, server=_server(request)))
 
 
 @router.post(
