@@ -78,6 +78,16 @@ class Settings(BaseSettings):
     max_library_line_kb: float = Field(
         default=100.0, gt=0, description="Longest line of a screening library."
     )
+    max_archive_mb: float = Field(
+        default=1000.0,
+        gt=0,
+        description="Largest archive `POST /api/archives` accepts, as it arrives.",
+    )
+    max_archive_unpacked_mb: float = Field(
+        default=10000.0,
+        gt=0,
+        description="Largest archive once decompressed (a zip bomb stops here).",
+    )
     queue: str = Field(
         default="dockyard",
         min_length=1,
@@ -276,6 +286,14 @@ class Settings(BaseSettings):
     @property
     def max_library_bytes(self) -> int:
         return int(self.max_library_mb * 1024 * 1024)
+
+    @property
+    def max_archive_bytes(self) -> int:
+        return int(self.max_archive_mb * 1024 * 1024)
+
+    @property
+    def max_archive_unpacked_bytes(self) -> int:
+        return int(self.max_archive_unpacked_mb * 1024 * 1024)
 
     @property
     def cpu_per_job(self) -> int:

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from dockyard.errors import ConflictError, ForbiddenError, NotFoundError
 from dockyard.jobs.accounts import SINGLE_USER, AccountStore, Viewer, visible, writable
+from dockyard.jobs.archive_store import ArchiveStore
 from dockyard.jobs.db import make_engine, migrate, patiently
 from dockyard.jobs.fence import Claim, ClaimLost, StoredFile, fenced, file_row
 from dockyard.jobs.models import (
@@ -104,6 +105,11 @@ class Store:
     def retention(self) -> RetentionStore:
         """When finished jobs expire, purging them, compacting old screens, pins."""
         return RetentionStore(self.session)
+
+    @cached_property
+    def archives(self) -> ArchiveStore:
+        """What an archive's export reads and its import writes (:mod:`dockyard.jobs.archive`)."""
+        return ArchiveStore(self.session)
 
     @cached_property
     def identity(self) -> str:

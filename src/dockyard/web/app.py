@@ -24,6 +24,7 @@ from dockyard.runners.notify import Notifier
 from dockyard.runners.reaper import Reaper
 from dockyard.web.api import (
     analysis,
+    archives,
     events,
     health,
     jobs,
@@ -53,6 +54,7 @@ log = logging.getLogger(__name__)
 WEB = files("dockyard.web")
 
 ROUTERS = (
+    archives.router,
     jobs.router,
     health.router,
     prepare.router,
@@ -71,7 +73,8 @@ ROUTERS = (
     account_pages.router,
     docs_pages.router,
 )
-"""The API's routers, in the order of its OpenAPI document, then the pages'."""
+"""The API's routers, in the order of its OpenAPI document, then the pages'. The archives'
+come first: ``/api/jobs/{id}/archive.zip`` would otherwise be taken for a stored file."""
 OPEN_ROUTERS = (health.router, account_pages.login_router, docs_pages.router, metrics.router)
 """The routers without :data:`dockyard.web.auth.GATE`: anyone may reach them, but ``/metrics``,
 which lets in its own scraper's token or an admin (:func:`dockyard.web.api.metrics.scraper`)."""

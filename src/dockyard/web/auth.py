@@ -191,14 +191,21 @@ def submitter(request: Request, viewer: CurrentUser) -> Submitter:
             "once; wait for one to finish, or cancel one.",
             field="max_active_jobs",
         )
-    if usage.max_stored_bytes is not None and usage.stored_bytes >= usage.max_stored_bytes:
+    check_stored_bytes(usage)
+    return Submitter(viewer.user_id, usage.max_screen_ligands)
+
+
+def check_stored_bytes(usage: Usage | None) -> None:
+    """Refuse to store more for a user whose jobs already fill their storage quota."""
+    if usage is None or usage.max_stored_bytes is None:
+        return
+    if usage.stored_bytes >= usage.max_stored_bytes:
         raise FileTooLargeError(
             f"Your jobs store {usage.stored_bytes} bytes, the most you may store is "
             f"{usage.max_stored_bytes}; delete jobs you no longer need to free space.",
             field="max_stored_bytes",
             code="storage_quota_exceeded",
         )
-    return Submitter(viewer.user_id, usage.max_screen_ligands)
 
 
 SubmitterDep = Annotated[Submitter, Depends(submitter)]

@@ -7,8 +7,8 @@ arrives and answers 413 as soon as the count passes the limit (a chunked body ha
 
 The limit of a route is what its file fields may hold in all: ``DOCKYARD_MAX_UPLOAD_MB`` per
 file field (receptor, ligand, reference ligand), and for a screen the library's own
-``DOCKYARD_MAX_LIBRARY_MB`` plus the receptor and reference ligand; plus a margin for the text
-fields and the multipart framing.
+``DOCKYARD_MAX_LIBRARY_MB`` plus the receptor and reference ligand, for an archive's import
+``DOCKYARD_MAX_ARCHIVE_MB``; plus a margin for the text fields and the multipart framing.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ UPLOAD_FIELDS = 3
 """File fields of a docking or a pre-flight check: receptor, ligand, reference ligand."""
 
 SCREEN_PATH = "/api/screens"
+ARCHIVE_PATH = "/api/archives"
 
 _PART_NAME = re.compile(rb'content-disposition:[^\r\n]*?\bname="([^"\r\n]{1,100})"', re.IGNORECASE)
 _TAIL = 512
@@ -44,6 +45,8 @@ def body_limit(settings: Settings, path: str) -> tuple[int, str | None]:
     """The largest body a request to ``path`` may send, and the field that limit is for."""
     if path.rstrip("/") == SCREEN_PATH:
         return settings.max_library_bytes + 2 * settings.max_upload_bytes + FORM_MARGIN, "library"
+    if path.rstrip("/") == ARCHIVE_PATH:
+        return settings.max_archive_bytes + FORM_MARGIN, "archive"
     return UPLOAD_FIELDS * settings.max_upload_bytes + FORM_MARGIN, None
 
 
