@@ -99,7 +99,9 @@ def command_line(stored: Mapping[str, Any], files: list[str]) -> str:
     elif box:
         words += ["--center", *(format(box[f"center_{axis}"], "g") for axis in "xyz")]
         words += ["--size", *(format(box[f"size_{axis}"], "g") for axis in "xyz")]
-    given = params.given_options
+    given = {**params.given_options}
+    if given.get("effort") == "fixed":
+        del given["effort"]  # the default: a command line without it does the same
     for option in ("effort", "exhaustiveness", "num_poses", "energy_range", "seed", "scoring"):
         if option in given:
             words += [f"--{option.replace('_', '-')}", as_text(given[option])]
