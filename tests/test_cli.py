@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from dockyard.chem import AutoEffort
 from dockyard.cli import app
 from dockyard.cli.dock import dock_in_child
 from dockyard.config import Settings
@@ -48,7 +49,8 @@ def test_dock_with_auto_effort_says_how_long_it_searched(receptor_file):
     assert result.exit_code == 0, result.output
     rounds = re.search(r"Search: auto: (\d+) rounds, (\d+) chains", result.output)
     assert rounds, result.output
-    assert int(rounds[1]) >= 2 and int(rounds[2]) == 4 * int(rounds[1])
+    chains = AutoEffort().round_exhaustiveness
+    assert int(rounds[1]) >= 2 and int(rounds[2]) == chains * int(rounds[1])
 
 
 def test_dock_runs_vina_in_a_child_so_the_progress_bar_moves(receptor_pdbqt):

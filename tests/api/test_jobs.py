@@ -9,6 +9,8 @@ from __future__ import annotations
 import csv
 import io
 
+from dockyard.chem import AutoEffort
+
 
 def test_submit_dock_and_download(shared_server, small_job):
     fields, files = small_job(name="benzamide")
@@ -164,8 +166,9 @@ def test_auto_effort_job_records_its_rounds_in_results_provenance_and_page(
     assert job["params"]["effort"] == "auto"
     search = job["results"]["search"]
     assert search["effort"] == "auto" and search["rounds"] >= 2
-    assert search["exhaustiveness_used"] == 4 * search["rounds"]
-    assert search["converged"] in (True, False) and search["ceiling"] == 32
+    auto = AutoEffort()
+    assert search["exhaustiveness_used"] == auto.round_exhaustiveness * search["rounds"]
+    assert search["converged"] in (True, False) and search["ceiling"] == auto.ceiling
     assert job["provenance"]["search"] == search
     poses = job["results"]["poses"]
     assert poses == sorted(poses, key=lambda pose: pose["affinity"]) and len(poses) <= 3
