@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -205,7 +206,7 @@ class DockingSession:
         """Rounds of a few chains for one starting conformation, the first on ``vina``, each
         later one on a Vina of the round's seed."""
 
-        def search(seed: int, exhaustiveness: int) -> tuple[object, str]:
+        def search(seed: int, exhaustiveness: int) -> tuple[Sequence[Sequence[float]], str]:
             engine = vina if seed == self.seed else self._new_vina(seed, (name, ligand_pdbqt))
             return _search(engine, name, ligand_pdbqt, exhaustiveness, POOL_POSES, POOL_RANGE)
 
@@ -279,7 +280,7 @@ def dock(
 
 def _search(
     vina: Vina, name: str, ligand_pdbqt: str, exhaustiveness: int, n_poses: int, energy_range: float
-) -> tuple[object, str]:
+) -> tuple[Sequence[Sequence[float]], str]:
     """One Vina search: its energy rows and poses PDBQT."""
     try:
         vina.set_ligand_from_string(ligand_pdbqt)
@@ -290,8 +291,8 @@ def _search(
         raise DockingError(f"Vina failed to dock {name}: {error}") from error
 
 
-def _checked(energies: object, poses_pdbqt: str, name: str) -> list[Pose]:
-    poses = read_poses(energies, poses_pdbqt)  # type: ignore[arg-type]
+def _checked(energies: Sequence[Sequence[float]], poses_pdbqt: str, name: str) -> list[Pose]:
+    poses = read_poses(energies, poses_pdbqt)
     if not poses:
         raise DockingError(f"Vina returned no poses for {name}.")
     return poses
