@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import random
+import signal
 import statistics
 import time
 from dataclasses import dataclass
@@ -97,16 +98,19 @@ def steps_per_chain(ligand_pdbqt: str) -> int:
     return int(70 * 3 * (50 + atoms + 10 * (6 + torsions)) / 2)
 
 
+def session_for(config: Config, receptor: PreparedReceptor, box: Box, cpu: int) -> DockingSession:
+    threads = search_threads(config.options, cpu)
+    return DockingSession(
+        receptor, box, config.options.scoring, threads, config.options.seed, auto=config.auto
+    )
+
+
 def run(
     config: Config, receptor: PreparedReceptor, box: Box, ligand: PreparedLigand, cpu: int
 ) -> Run:
     """One docking with fresh maps (their time included), as one job docks."""
     started = time.perf_counter()
-    threads = search_threads(config.options, cpu)
-    session = DockingSession(
-        receptor, box, config.options.scoring, threads, config.options.seed, auto=config.auto
-    )
-    result = session.dock(ligand, config.options)
+    result = session_for(config, receptor, box, cpu).dock(ligand, config.options)
     seconds = time.perf_counter() - started
     return Run(result, seconds, result.effort.exhaustiveness * steps_per_chain(ligand.pdbqt))
 
@@ -178,6 +182,8 @@ def spearman(first: list[float], second: list[float]) -> float:
             ranked[index] = float(rank)
         return ranked
 
+    if len(first) < 2:
+        return float("nan")
     return statistics.correlation(ranks(first), ranks(second))
 
 
@@ -193,23 +199,28 @@ def part_screen(args: argparse.Namespace) -> None:
             continue
     scores: dict[str, list[float]] = {}
     runs: dict[str, list[Run]] = {}
-    wall: dict[str, float] = {}
-    for config in configs(args, args.seed):
-        threads = search_threads(config.options, args.cpu)
-        started = time.perf_counter()
-        session = DockingSession(
-            receptor, box, config.options.scoring, threads, config.options.seed, auto=config.auto
-        )
+    chosen = configs(args, args.seed)
+    sessions = {config.label: session_for(config, receptor, box, args.cpu) for config in chosen}
+    try:  # ligand by ligand, every configuration in turn: a run cut short still compares
         for ligand in ligands:
-            begun = time.perf_counter()
-            result = session.dock(ligand, config.options)
-            steps = result.effort.exhaustiveness * steps_per_chain(ligand.pdbqt)
-            runs.setdefault(config.label, []).append(
-                Run(result, time.perf_counter() - begun, steps)
-            )
-            scores.setdefault(config.label, []).append(result.best_score)
-        wall[config.label] = time.perf_counter() - started
-        print(f"screen {config.label}: {wall[config.label]:.1f} s for {len(ligands)}", flush=True)
+            line = []
+            for config in chosen:
+                begun = time.perf_counter()
+                result = sessions[config.label].dock(ligand, config.options)
+                steps = result.effort.exhaustiveness * steps_per_chain(ligand.pdbqt)
+                runs.setdefault(config.label, []).append(
+                    Run(result, time.perf_counter() - begun, steps)
+                )
+                scores.setdefault(config.label, []).append(result.best_score)
+                line.append(f"{config.label} {result.best_score:6.2f} ({_effort(result)})")
+            print(f"screen {ligand.name}: " + "; ".join(line), flush=True)
+    except KeyboardInterrupt:
+        print("screen: stopped early", flush=True)
+    done = min(len(scores[config.label]) for config in chosen) if scores else 0
+    for config in chosen:
+        del runs[config.label][done:], scores[config.label][done:]
+    wall = {label: sum(run.seconds for run in done_runs) for label, done_runs in runs.items()}
+    ligands = ligands[:done]
     high, low = f"fixed {args.high}", f"fixed {args.low}"
     print(
         f"\nscreen: {len(ligands)} NCI ligands, 1IEP 20 Å box, cpu {args.cpu}, rings {args.rings}"
@@ -252,6 +263,7 @@ def part_example(args: argparse.Namespace) -> None:
 
 
 def main() -> None:
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # a stopped run still sums up
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--part", choices=("redock", "screen", "example", "all"), default="all")
     parser.add_argument("--redock-dir", default="../shared/data/redock", type=Path)
