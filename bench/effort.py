@@ -87,7 +87,7 @@ def configs(args: argparse.Namespace, seed: int) -> list[Config]:
                 AutoEffort(round_exhaustiveness=size, max_rounds=rounds),
             )
         )
-    return found
+    return [config for config in found if not args.only or config.label.startswith(args.only)]
 
 
 def steps_per_chain(ligand_pdbqt: str) -> int:
@@ -126,9 +126,10 @@ def _effort(result: DockingResult) -> str:
 def summary(label: str, runs: list[Run], base: list[Run], extra: str = "") -> str:
     count = max(len(runs), 1)
     seconds, steps = sum(run.seconds for run in runs), sum(run.steps for run in runs)
-    ratio = seconds / max(sum(run.seconds for run in base), 1e-9)
+    base_seconds = sum(run.seconds for run in base)
+    ratio = f"{seconds / base_seconds:.2f}x fixed-low time" if base_seconds else "no baseline run"
     return (
-        f"{label:12}: {seconds / count:7.1f} s/ligand ({ratio:.2f}x fixed-low time), "
+        f"{label:12}: {seconds / count:7.1f} s/ligand ({ratio}), "
         f"{steps / count / 1e3:8.0f} k steps/ligand{extra}"
     )
 
@@ -280,6 +281,7 @@ def main() -> None:
     parser.add_argument("--ceiling", type=int, default=DEFAULT_AUTO.ceiling)
     parser.add_argument("--rings", type=int, default=DockingOptions().ring_conformers,
                         help="ring_conformers for every configuration")  # fmt: skip
+    parser.add_argument("--only", help="the configurations whose label starts so, e.g. auto")
     parser.add_argument("--example-high", action="store_true", help="fixed high in the example")
     args = parser.parse_args()
     for part, step in (("redock", part_redock), ("screen", part_screen), ("example", part_example)):
