@@ -38,10 +38,11 @@ HYDROGEN_TYPES = frozenset({"H", "HD", "HS"})
 class AutoEffort:
     """When an adaptive search stops. The defaults are the ones ``bench/effort.py`` chose."""
 
-    round_exhaustiveness: int = 4
-    """Monte Carlo chains per round."""
-    max_rounds: int = 8
-    """The ceiling, in rounds: 8 rounds of 4 chains is exhaustiveness 32."""
+    round_exhaustiveness: int = 2
+    """Monte Carlo chains per round: two keep two cores busy, and an easy ligand is done in
+    two rounds, half the chains of exhaustiveness 8 (rounds of 4 never stop before 8)."""
+    max_rounds: int = 16
+    """The ceiling, in rounds: 16 rounds of 2 chains is exhaustiveness 32."""
     rmsd: float = 2.0
     """Å (heavy atoms): a round's best pose closer than this to the pooled best is the same pose."""
     energy: float = 0.3
