@@ -15,10 +15,18 @@ receptor and ligands one after the other:
 
 "Steps" are Vina's Monte Carlo steps, chains times Vina's steps per chain (``70 · 3 · (50 +
 movable atoms + 10 · degrees of freedom) / 2``, as ``Vina::global_search`` sets them): Vina
-does not report its evaluations. A reduced run on two busy cores, as measured for the README:
+does not report its evaluations. ``--only auto`` runs the auto configurations alone. The full
+run (hours on two cores):
 
-    nice -n 10 .venv/bin/python -m bench.effort --part redock \\
-        --redock-dir ../shared/data/redock --subset 4 --cpu 1
+    nice -n 10 .venv/bin/python -m bench.effort --redock-dir ../shared/data/redock --subset 8
+
+Reduced runs on two cores shared with other work, as measured for the README:
+
+    nice -n 10 .venv/bin/python -m bench.effort --part example --seeds 3 --cpu 2 --rings 1
+    nice -n 10 .venv/bin/python -m bench.effort --part screen --ligands 16 --low 2 --high 8 \\
+        --round-of 1 --ceiling 8 --cpu 2 --rings 1
+    nice -n 10 .venv/bin/python -m bench.effort --part redock --subset 2 --cpu 2 --rings 1 \\
+        --redock-dir ../shared/data/redock
 """
 
 from __future__ import annotations
