@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from dockyard.chem import AutoEffort
 from dockyard.cli import app
 from dockyard.cli.dock import dock_in_child
 from dockyard.config import Settings
@@ -37,6 +38,19 @@ def test_dock_prints_scores_and_writes_poses(tmp_path, receptor_file):
     assert "affinity (kcal/mol)" in result.output
     assert "seed 3" in result.output
     assert 1 <= out.read_text().count("$$$$") <= 3
+
+
+def test_dock_with_auto_effort_says_how_long_it_searched(receptor_file):
+    result = runner.invoke(
+        app,
+        ["dock", "--receptor", str(receptor_file), "--smiles", "NC(=O)c1ccccc1", *BOX,
+         "--effort", "auto", "--num-poses", "3", "--seed", "3"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    rounds = re.search(r"Search: auto: (\d+) rounds, (\d+) chains", result.output)
+    assert rounds, result.output
+    chains = AutoEffort().round_exhaustiveness
+    assert int(rounds[1]) >= 2 and int(rounds[2]) == chains * int(rounds[1])
 
 
 def test_dock_runs_vina_in_a_child_so_the_progress_bar_moves(receptor_pdbqt):
@@ -90,6 +104,7 @@ def test_dock_with_autobox_from_reference_ligand(receptor_file):
         (["--smiles", "CCO", "--ligand", "x.sdf", *BOX], "exactly one"),
         (["--smiles", "CCO", *BOX, "--scoring", "ad5"], "scoring"),
         (["--smiles", "CCO", *BOX, "--exhaustiveness", "0"], "exhaustiveness"),
+        (["--smiles", "CCO", *BOX, "--effort", "max"], "effort"),
     ],
 )
 def test_dock_refuses_bad_input_with_a_message(receptor_file, arguments, message):

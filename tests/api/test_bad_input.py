@@ -34,6 +34,7 @@ CASES = [
     ("size negative", {"size_z": "-5"}, 422, "size_z"),
     ("size absurd", {"size_x": "5000"}, 422, "size_x"),
     ("scoring unknown", {"scoring": "ad5"}, 422, "scoring"),
+    ("effort unknown", {"effort": "max"}, 422, "effort"),
     ("exhaustiveness zero", {"exhaustiveness": "0"}, 422, "exhaustiveness"),
     ("exhaustiveness huge", {"exhaustiveness": "100000"}, 422, "exhaustiveness"),
     ("exhaustiveness text", {"exhaustiveness": "lots"}, 422, "exhaustiveness"),

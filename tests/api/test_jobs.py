@@ -9,6 +9,8 @@ from __future__ import annotations
 import csv
 import io
 
+from dockyard.chem import AutoEffort
+
 
 def test_submit_dock_and_download(shared_server, small_job):
     fields, files = small_job(name="benzamide")
@@ -151,3 +153,25 @@ def test_box_fields_are_one_set(shared_server, small_job, imatinib_sdf):
     response = shared_server.submit(files, **fields)
     assert response.status_code == 422
     assert response.json()["error"]["field"] == "reference_ligand"
+
+
+def test_auto_effort_job_records_its_rounds_in_results_provenance_and_page(
+    shared_server, small_job
+):
+    fields, files = small_job(name="auto", effort="auto")
+    response = shared_server.submit(files, **fields)
+    assert response.status_code == 201, response.text
+    job = shared_server.wait(response.json()["job_id"])
+    assert job["status"] == "completed", job["error"]
+    assert job["params"]["effort"] == "auto"
+    search = job["results"]["search"]
+    assert search["effort"] == "auto" and search["rounds"] >= 2
+    auto = AutoEffort()
+    assert search["exhaustiveness_used"] == auto.round_exhaustiveness * search["rounds"]
+    assert search["converged"] in (True, False) and search["ceiling"] == auto.ceiling
+    assert job["provenance"]["search"] == search
+    poses = job["results"]["poses"]
+    assert poses == sorted(poses, key=lambda pose: pose["affinity"]) and len(poses) <= 3
+    page = shared_server.client.get(f"/jobs/{job['id']}").text
+    assert f"auto: {search['rounds']} rounds" in page
+    assert "--effort auto" in page

@@ -180,3 +180,16 @@ def test_cancel_stops_every_chunk(server, receptor_pdbqt):
         chunks = session.scalars(select(Job.status).where(Job.parent_id == screen_id)).all()
     assert chunks and all(status.value in ("cancelled", "completed") for status in chunks)
     assert screen["counts"]["pending"] > 0
+
+
+def test_a_screen_with_auto_effort_docks_every_ligand_adaptively(server, receptor_pdbqt):
+    three = SMALL_LIGANDS[:3]
+    response = submit(server, receptor_pdbqt, smi(three), effort="auto")
+    assert response.status_code == 201, response.text
+    job, screen = wait_screen(server, response.json()["job_id"])
+    assert job["status"] == "completed", job
+    assert job["params"]["effort"] == "auto"
+    assert screen["counts"]["completed"] == len(three)
+    refused = submit(server, receptor_pdbqt, smi(three), effort="thorough")
+    assert refused.status_code == 422
+    assert refused.json()["error"]["field"] == "effort"

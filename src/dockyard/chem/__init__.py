@@ -6,8 +6,8 @@ It knows nothing of jobs, HTTP or databases. Boxes, options and formats come fro
 needing Vina, Meeko, RDKit or gemmi load on first use.
 
 The subpackages are layered, each importing only those below it:
-``preflight_check``, ``docking``, ``interactions``, ``evidence`` · ``poses``, ``site``,
-``pockets``, ``rmsd``, ``plausibility`` ·
+``preflight_check``, ``docking``, ``interactions``, ``evidence`` · ``adaptive`` ·
+``poses``, ``site``, ``pockets``, ``rmsd``, ``plausibility`` ·
 ``receptor``, ``ligand`` · ``residues`` · ``core``.
 """
 
@@ -25,7 +25,8 @@ from dockyard.chem.examples import example_box, example_paths
 from dockyard.chem.versions import versions
 
 if TYPE_CHECKING:
-    from dockyard.chem.docking import DockingResult, DockingSession, dock
+    from dockyard.chem.adaptive import AutoEffort
+    from dockyard.chem.docking import DockingResult, DockingSession, dock, search_threads
     from dockyard.chem.ligand.prepare import PreparedLigand, ligand_from_file, ligand_from_smiles
     from dockyard.chem.pockets import Pocket, find_pockets
     from dockyard.chem.poses import Pose
@@ -40,6 +41,8 @@ if TYPE_CHECKING:
     )
 
 _LAZY = {
+    "AutoEffort": "adaptive",
+    "search_threads": "docking",
     "DockingResult": "docking",
     "DockingSession": "docking",
     "dock": "docking",
@@ -67,6 +70,7 @@ __all__ = [
     "RECEPTOR_FORMATS",
     "REFERENCE_FORMATS",
     "SCORING_FUNCTIONS",
+    "AutoEffort",
     "Box",
     "DockingOptions",
     "DockingResult",
@@ -93,6 +97,7 @@ __all__ = [
     "preflight",
     "prepare_receptor",
     "read_reference_coordinates",
+    "search_threads",
     "versions",
 ]
 

@@ -4,7 +4,13 @@ Grid maps cost as much as a small docking, and reusing them gives identical scor
 :class:`DockingSession` computes them once and docks ligand after ligand; :func:`dock` is the
 one-ligand case of the same code path. A ligand with a ring that puckers is docked from a few
 ring conformations (:mod:`~dockyard.chem.ligand.conformers`) with the same maps, and the
-best-scoring docking kept: Vina never changes a ring's shape. ``Vina.dock`` holds the GIL for
+best-scoring docking kept: Vina never changes a ring's shape. With ``effort="auto"`` each
+starting conformation is searched in rounds until its best pose repeats
+(:mod:`~dockyard.chem.adaptive`); a round after the first needs a Vina of its own seed, whose
+maps are computed again, for the ligand's atom types only (set first: 0.5 CPU-s against 1.0
+for every type, 20 Å box, identical scores). Loading maps written once by ``write_maps`` is
+cheaper still (0.2 s) but scores the same pose about 0.3 kcal/mol higher than computed maps
+do (Vina 1.2.7), so poses pooled from both would not be comparable. ``Vina.dock`` holds the GIL for
 its whole run: callers that need heartbeats or cancellation must run this in a child process.
 """
 
@@ -12,16 +18,19 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from vina import Vina
 
+from dockyard.chem.adaptive import AutoEffort, Effort, RoundCallback, search_until_converged
 from dockyard.chem.core.box import Box
 from dockyard.chem.core.options import DockingOptions, random_seed
 from dockyard.chem.core.progress import (
     DOCKING_PROGRESS,
     DOCKING_STAGE,
+    ROUND_LINE,
     START_LINE,
     StageCallback,
 )
@@ -33,6 +42,10 @@ from dockyard.errors import DockingError, InputError
 
 MIN_RMSD = 1.0
 """Å: Vina's own default for how different two kept poses must be."""
+POOL_POSES = 20
+"""Poses asked of each round of an adaptive search (Vina's own most for one search)."""
+POOL_RANGE = 8.0
+"""kcal/mol above a round's best that its poses are pooled (the output's range is narrower)."""
 
 
 @dataclass
@@ -46,6 +59,8 @@ class DockingResult:
     warnings: list[str] = field(default_factory=list)
     ring_conformers: int = 1
     """How many starting ring conformations were docked (the poses are the best one's)."""
+    effort: Effort = field(default_factory=Effort)
+    """Rounds and chains the search took, and with ``effort="auto"`` whether it converged."""
 
     @property
     def best_score(self) -> float:
@@ -58,6 +73,7 @@ class DockingResult:
             "seed": self.seed,
             "scoring": self.scoring,
             "ring_conformers_docked": self.ring_conformers,
+            "search": self.effort.to_dict(),
             "poses": [pose.to_dict() for pose in self.poses],
             "warnings": list(self.warnings),
         }
@@ -79,10 +95,12 @@ class DockingSession:
         cpu: int = 0,
         seed: int | None = None,
         progress_bar: bool = False,
+        auto: AutoEffort = AutoEffort(),
     ):
         """``progress_bar``: let Vina draw its progress bar (and a few notes) on file
         descriptor 1, for a process that watches a docking it cannot interrupt (see
-        :func:`~dockyard.chem.core.progress.bar_progress`)."""
+        :func:`~dockyard.chem.core.progress.bar_progress`). ``auto``: when a docking with
+        ``effort="auto"`` stops."""
         checked = DockingOptions(scoring=scoring, cpu=cpu, seed=seed)
         if isinstance(receptor_pdbqt, PreparedReceptor):
             self.receptor_pdbqt = receptor_pdbqt.pdbqt
@@ -96,6 +114,7 @@ class DockingSession:
         self.cpu = checked.cpu
         self.seed = checked.seed or random_seed()
         self.progress_bar = progress_bar
+        self.auto = auto
         self._vina: Vina | None = None
 
     def dock(
@@ -118,16 +137,20 @@ class DockingSession:
         starts = ring_conformers(ligand, options.ring_conformers)
         runs = []
         for number, start in enumerate(starts):
-            fraction = DOCKING_PROGRESS[0] + (DOCKING_PROGRESS[1] - DOCKING_PROGRESS[0]) * (
-                number / len(starts)
-            )
-            stage(DOCKING_STAGE, fraction)
+            stage(DOCKING_STAGE, _fraction(number / len(starts)))
             if self.progress_bar and len(starts) > 1:
                 line = START_LINE.format(number=number + 1, total=len(starts))
                 os.write(1, f"\n{line}\n".encode())
-            runs.append(self._dock_one(vina, ligand.name, start, options))
+            if options.effort == "auto":
+                on_round = self._round_reporter(stage, number, len(starts))
+                runs.append(self._dock_auto(vina, ligand.name, start, options, on_round))
+            else:
+                runs.append(self._dock_fixed(vina, ligand.name, start, options))
         best = min(range(len(runs)), key=lambda index: runs[index][0][0].affinity)
-        poses, poses_pdbqt = runs[best]
+        poses, poses_pdbqt, _ = runs[best]
+        effort = runs[0][2]
+        for run in runs[1:]:
+            effort = effort.add(run[2])
         stage("writing poses", DOCKING_PROGRESS[1])
         extra = {"scoring_function": self.scoring, "seed": self.seed}
         sdf, bond_orders = poses_to_sdf(poses_pdbqt, poses, ligand.name, extra)
@@ -155,32 +178,63 @@ class DockingSession:
             scoring=self.scoring,
             warnings=warnings,
             ring_conformers=len(starts),
+            effort=effort,
         )
 
-    def _dock_one(
+    def _dock_fixed(
         self, vina: Vina, name: str, ligand_pdbqt: str, options: DockingOptions
-    ) -> tuple[list[Pose], str]:
+    ) -> tuple[list[Pose], str, Effort]:
         """Vina's poses (best first) and their PDBQT for one starting conformation."""
-        try:
-            vina.set_ligand_from_string(ligand_pdbqt)
-            vina.dock(
-                exhaustiveness=options.exhaustiveness,
-                n_poses=options.num_poses,
-                min_rmsd=MIN_RMSD,
-            )
-            energies = vina.energies(n_poses=options.num_poses, energy_range=options.energy_range)
-            poses_pdbqt = vina.poses(n_poses=options.num_poses, energy_range=options.energy_range)
-        except Exception as error:
-            raise DockingError(f"Vina failed to dock {name}: {error}") from error
-        poses = read_poses(energies, poses_pdbqt)
-        if not poses:
-            raise DockingError(f"Vina returned no poses for {name}.")
-        return poses, poses_pdbqt
+        energies, poses_pdbqt = _search(
+            vina, name, ligand_pdbqt, options.exhaustiveness, options.num_poses,
+            options.energy_range,
+        )  # fmt: skip
+        return (
+            _checked(energies, poses_pdbqt, name),
+            poses_pdbqt,
+            Effort("fixed", 1, options.exhaustiveness),
+        )
+
+    def _dock_auto(
+        self,
+        vina: Vina,
+        name: str,
+        ligand_pdbqt: str,
+        options: DockingOptions,
+        on_round: RoundCallback,
+    ) -> tuple[list[Pose], str, Effort]:
+        """Rounds of a few chains for one starting conformation, the first on ``vina``, each
+        later one on a Vina of the round's seed."""
+
+        def search(seed: int, exhaustiveness: int) -> tuple[Sequence[Sequence[float]], str]:
+            engine = vina if seed == self.seed else self._new_vina(seed, (name, ligand_pdbqt))
+            return _search(engine, name, ligand_pdbqt, exhaustiveness, POOL_POSES, POOL_RANGE)
+
+        pool, effort = search_until_converged(search, self.seed, self.auto, on_round)
+        energies, poses_pdbqt = pool.output(options.num_poses, options.energy_range)
+        return _checked(energies, poses_pdbqt, name), poses_pdbqt, effort
+
+    def _round_reporter(self, stage: StageCallback, start: int, starts: int) -> RoundCallback:
+        """Reports each round of starting conformation ``start`` (of ``starts``) as its share
+        of the progress, and marks it in Vina's output for a process reading the bars."""
+
+        def on_round(number: int, most: int) -> None:
+            stage(DOCKING_STAGE, _fraction((start + (number - 1) / most) / starts))
+            if self.progress_bar:
+                os.write(1, f"\n{ROUND_LINE.format(number=number, total=most)}\n".encode())
+
+        return on_round
 
     def _vina_with_seed(self, seed: int, stage: StageCallback) -> Vina:
         if self._vina is not None and seed == self.seed:
             return self._vina
         stage("computing maps", 0.1)
+        self._vina, self.seed = self._new_vina(seed), seed
+        return self._vina
+
+    def _new_vina(self, seed: int, ligand: tuple[str, str] | None = None) -> Vina:
+        """A Vina of this seed with the session's receptor and maps computed for its box:
+        for every atom type, or with ``ligand`` (name, PDBQT) set first for its types only."""
         verbosity = 1 if self.progress_bar else 0
         vina = Vina(sf_name=self.scoring, cpu=self.cpu, seed=seed, verbosity=verbosity)
         with tempfile.TemporaryDirectory(prefix="dockyard-") as folder:
@@ -190,12 +244,22 @@ class DockingSession:
                 vina.set_receptor(rigid_pdbqt_filename=str(path))
             except Exception as error:
                 raise DockingError(f"Vina could not read the receptor: {error}") from error
+        if ligand is not None:
+            try:
+                vina.set_ligand_from_string(ligand[1])
+            except Exception as error:
+                raise DockingError(f"Vina failed to dock {ligand[0]}: {error}") from error
         try:
             vina.compute_vina_maps(center=list(self.box.center), box_size=list(self.box.size))
         except Exception as error:
             raise DockingError(f"Vina could not compute grid maps for the box: {error}") from error
-        self._vina, self.seed = vina, seed
         return vina
+
+
+def search_threads(options: DockingOptions, cpu: int) -> int:
+    """Threads worth giving Vina: no more than the chains it runs at once."""
+    chains = AutoEffort().round_exhaustiveness if options.effort == "auto" else 0
+    return min(cpu or os.cpu_count() or 1, chains or options.exhaustiveness)
 
 
 def dock(
@@ -207,11 +271,36 @@ def dock(
     progress_bar: bool = False,
 ) -> DockingResult:
     """Dock one ligand; strings are PDBQT text. Uses no more threads than Vina can use."""
-    threads = min(options.cpu or os.cpu_count() or 1, options.exhaustiveness)
+    threads = search_threads(options, options.cpu)
     session = DockingSession(
         receptor, box, options.scoring, threads, options.seed, progress_bar=progress_bar
     )
     return session.dock(ligand, options, on_stage)
+
+
+def _search(
+    vina: Vina, name: str, ligand_pdbqt: str, exhaustiveness: int, n_poses: int, energy_range: float
+) -> tuple[Sequence[Sequence[float]], str]:
+    """One Vina search: its energy rows and poses PDBQT."""
+    try:
+        vina.set_ligand_from_string(ligand_pdbqt)
+        vina.dock(exhaustiveness=exhaustiveness, n_poses=n_poses, min_rmsd=MIN_RMSD)
+        energies = vina.energies(n_poses=n_poses, energy_range=energy_range)
+        return energies, vina.poses(n_poses=n_poses, energy_range=energy_range)
+    except Exception as error:
+        raise DockingError(f"Vina failed to dock {name}: {error}") from error
+
+
+def _checked(energies: Sequence[Sequence[float]], poses_pdbqt: str, name: str) -> list[Pose]:
+    poses = read_poses(energies, poses_pdbqt)
+    if not poses:
+        raise DockingError(f"Vina returned no poses for {name}.")
+    return poses
+
+
+def _fraction(done: float) -> float:
+    """The progress when ``done`` (0 to 1) of the search is done."""
+    return DOCKING_PROGRESS[0] + (DOCKING_PROGRESS[1] - DOCKING_PROGRESS[0]) * done
 
 
 def _ignore_stage(message: str, progress: float) -> None:

@@ -36,6 +36,13 @@ AutoboxOption = Annotated[Path | None, typer.Option(help="Reference ligand to pu
 PaddingOption = Annotated[float, typer.Option(help="Å added around the reference ligand.")]
 ExhaustivenessOption = Annotated[int, typer.Option(help="Search effort (1-64).")]
 SeedOption = Annotated[int | None, typer.Option(help="Random seed [default: random].")]
+EffortOption = Annotated[
+    str,
+    typer.Option(
+        help="Search effort: fixed (one search of --exhaustiveness chains) or auto (rounds of a "
+        "few chains until the best pose repeats, up to 32 chains)."
+    ),
+]
 ScoringOption = Annotated[str, typer.Option(help="Scoring function: vina or vinardo.")]
 ServerOption = Annotated[
     str, typer.Option("--server", envvar="DOCKYARD_SERVER", help="URL of a running Dockyard.")

@@ -14,6 +14,7 @@ from dockyard.cli.common import (
     AcceptWarningsOption,
     AutoboxOption,
     CenterOption,
+    EffortOption,
     ExhaustivenessOption,
     PaddingOption,
     ReceptorOption,
@@ -53,6 +54,7 @@ def dock(
     autobox_ligand: AutoboxOption = None,
     padding: PaddingOption = 4.0,
     exhaustiveness: ExhaustivenessOption = 8,
+    effort: EffortOption = "fixed",
     num_poses: Annotated[int, typer.Option(help="Poses to keep (1-20).")] = 9,
     energy_range: Annotated[float, typer.Option(help="kcal/mol above the best pose.")] = 3.0,
     seed: SeedOption = None,
@@ -74,6 +76,7 @@ def dock(
             {
                 "scoring": scoring,
                 "exhaustiveness": exhaustiveness,
+                "effort": effort,
                 "num_poses": num_poses,
                 "energy_range": energy_range,
                 "seed": seed,
@@ -111,9 +114,11 @@ def dock(
             progress.update(task, description="done", completed=1.0)
     except DockyardError as error:
         fail(error.message)
-    console.print(
-        pose_table(result.to_dict()["poses"], f"{prepared_ligand.name} (seed {result.seed})")
-    )
+    from dockyard.chem.core.progress import search_summary
+
+    summary = result.to_dict()
+    console.print(pose_table(summary["poses"], f"{prepared_ligand.name} (seed {result.seed})"))
+    console.print(f"Search: {search_summary(summary['search'])}")
     if out is not None:
         text = result.poses_pdbqt if out.suffix.lower() == ".pdbqt" else result.poses_sdf
         out.write_text(text)

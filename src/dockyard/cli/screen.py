@@ -18,6 +18,7 @@ from dockyard.cli.common import (
     AcceptWarningsOption,
     AutoboxOption,
     CenterOption,
+    EffortOption,
     ExhaustivenessOption,
     PaddingOption,
     ReceptorOption,
@@ -48,6 +49,7 @@ def screen(
     autobox_ligand: AutoboxOption = None,
     padding: PaddingOption = 4.0,
     exhaustiveness: ExhaustivenessOption = 8,
+    effort: EffortOption = "fixed",
     num_poses: Annotated[int, typer.Option(help="Poses kept per ligand (1-20).")] = 3,
     seed: SeedOption = None,
     scoring: ScoringOption = "vina",
@@ -92,6 +94,7 @@ def screen(
             fail(f"{what} file {path} does not exist.")
     fields: dict[str, Any] = {
         "exhaustiveness": exhaustiveness,
+        "effort": effort,
         "num_poses": num_poses,
         "seed": seed,
         "scoring": scoring,
@@ -190,7 +193,7 @@ def _cpu_per_job(workers: int) -> int:
 
 
 _BOX_KEYS = ("center_x", "center_y", "center_z", "size_x", "size_y", "size_z")
-_OPTION_KEYS = ("exhaustiveness", "num_poses", "seed", "scoring")
+_OPTION_KEYS = ("exhaustiveness", "effort", "num_poses", "seed", "scoring")
 
 
 def _screen_on_server(

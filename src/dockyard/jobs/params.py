@@ -26,6 +26,7 @@ OPTION_FIELDS = (
     "energy_range",
     "seed",
     "ring_conformers",
+    "effort",
 )
 """The docking options a job stores, as the form, the CLI and the pages name them."""
 
@@ -93,6 +94,8 @@ class TargetParams:
     energy_range: float | None = None
     seed: int | None = None
     ring_conformers: int | None = None
+    effort: str | None = None
+    """``fixed`` or ``auto``; jobs stored before the option existed are ``fixed``."""
 
     @classmethod
     def from_dict(cls, params: Mapping[str, Any]) -> Self:

@@ -97,6 +97,8 @@ def _execute(store: Store, job: Job, claim: Claim, cpu: int) -> None:
     except Exception as error:
         fail(f"Unexpected error: {type(error).__name__}: {error}")
         return
+    if "search" in results:
+        provenance["search"] = results["search"]
     patiently(
         lambda: store.complete(claim, results=results, provenance=provenance, files=files),
         f"job {claim.job_id}: writing its result",

@@ -12,7 +12,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from dockyard.chem import DockingOptions, DockingSession, PreparedReceptor
+from dockyard.chem import DockingOptions, DockingSession, PreparedReceptor, search_threads
 from dockyard.chem.ligand.properties import ligand_efficiency
 from dockyard.errors import DockyardError
 from dockyard.jobs.evidence import EvidenceInputs, check_poses, evidence_inputs
@@ -43,7 +43,7 @@ def run_screen_chunk(
     report("computing maps", 0.0)
     options = params.docking_options()
     receptor = PreparedReceptor(store.read_file(screen.id, RECEPTOR_PDBQT).content.decode())
-    threads = min(cpu or 1, options.exhaustiveness)
+    threads = search_threads(options, cpu or 1)
     docker = DockingSession(receptor, params.search_box(), options.scoring, threads, options.seed)
     todo = store.screens.pending_ligands(screen.id, ChunkParams.from_job(job))
     inputs = evidence_inputs(store, screen.id)

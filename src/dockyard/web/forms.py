@@ -146,6 +146,7 @@ class OptionsForm:
     seed: str | None
     scoring: str | None
     ring_conformers: str | None
+    effort: str | None
 
     def values(self) -> dict[str, str | None]:
         return {name: getattr(self, name) for name in OPTION_FIELDS}
@@ -158,8 +159,14 @@ def options_form(
     seed: _text("random seed (default: drawn and recorded)") = None,
     scoring: _text("vina (default) or vinardo") = None,
     ring_conformers: _text("starting ring conformations, 1-8 (default 3; 1 for speed)") = None,
+    effort: _text(
+        "fixed (default: one search of exhaustiveness chains) or auto (rounds of a few chains "
+        "until the best pose repeats; exhaustiveness unused)"
+    ) = None,
 ) -> OptionsForm:
-    return OptionsForm(exhaustiveness, num_poses, energy_range, seed, scoring, ring_conformers)
+    return OptionsForm(
+        exhaustiveness, num_poses, energy_range, seed, scoring, ring_conformers, effort
+    )
 
 
 TargetFormDep = Annotated[TargetForm, Depends(target_form)]

@@ -18,6 +18,10 @@ from dockyard.errors import InputError
 
 SCORING_FUNCTIONS = ("vina", "vinardo")
 
+EFFORT_CHOICES = ("fixed", "auto")
+"""``fixed``: one search of ``exhaustiveness`` chains; ``auto``: rounds of a few chains until the
+best pose repeats (:mod:`~dockyard.chem.adaptive`), ``exhaustiveness`` unused."""
+
 MAX_SEED = 2**31 - 1
 """Vina stores its seed in a C int. Seed 0 is excluded: Vina reads it as "pick one at random"."""
 
@@ -45,8 +49,17 @@ class DockingOptions:
     """Starting ring conformations to dock a ligand with a non-aromatic ring that puckers
     from (Vina keeps rings rigid); the best-scoring one's poses are kept. 1 docks the
     prepared conformer only."""
+    effort: str = "fixed"
+    """One of :data:`EFFORT_CHOICES`."""
 
     def __post_init__(self) -> None:
+        effort = self.effort.strip().lower() if isinstance(self.effort, str) else None
+        if effort not in EFFORT_CHOICES:
+            raise InputError(
+                f"effort must be one of {', '.join(EFFORT_CHOICES)}, got {self.effort!r}.",
+                field="effort",
+            )
+        object.__setattr__(self, "effort", effort)
         scoring = self.scoring.strip().lower() if isinstance(self.scoring, str) else None
         if scoring not in SCORING_FUNCTIONS:
             raise InputError(

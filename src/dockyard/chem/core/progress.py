@@ -7,7 +7,7 @@ drawing its bar) reads Vina's progress without importing Vina.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 StageCallback = Callable[[str, float], None]
 """Called with a stage message and the progress (0 to 1) when a stage starts."""
@@ -37,15 +37,42 @@ from several ring conformations, so the bars add up to one progress."""
 _START = re.compile(r"Dockyard: starting conformation (\d+) of (\d+)")
 
 
+ROUND_LINE = "Dockyard: search round {number} of at most {total}"
+"""Written before each round of an adaptive search (``effort="auto"``): the progress of a
+starting conformation advances by one round's share as each round's bar fills."""
+_ROUND = re.compile(r"Dockyard: search round (\d+) of at most (\d+)")
+
+
 def docking_progress(output: str) -> float | None:
     """A docking's progress (0 to 1, as :meth:`DockingSession.dock` reports it) read from
     Vina's output while the search runs, or None before it starts."""
-    starts = list(_START.finditer(output))
-    number, total = (int(starts[-1][1]), int(starts[-1][2])) if starts else (1, 1)
-    fraction = bar_progress(output[starts[-1].end() :] if starts else output)
+    number, total, output = _last_marker(_START, output)
+    round_number, rounds, output = _last_marker(_ROUND, output)
+    fraction = bar_progress(output)
     if fraction is None:
-        if number == 1:
+        if number == 1 and round_number == 1:
             return None
         fraction = 0.0
     start, end = DOCKING_PROGRESS
-    return start + (end - start) * (number - 1 + fraction) / total
+    within = (round_number - 1 + fraction) / rounds
+    return start + (end - start) * (number - 1 + within) / total
+
+
+def search_summary(search: Mapping[str, object]) -> str:
+    """A docking's ``results["search"]`` in words: ``8 chains`` or ``auto: 3 rounds,
+    12 chains, converged``."""
+    text = f"{search['exhaustiveness_used']} chains"
+    if search.get("effort") != "auto":
+        return text
+    ceiling = search.get("ceiling")
+    ending = "converged" if search.get("converged") else f"stopped at the ceiling of {ceiling}"
+    return f"auto: {search['rounds']} rounds, {text}, {ending}"
+
+
+def _last_marker(marker: re.Pattern[str], output: str) -> tuple[int, int, str]:
+    """The number and total of the last ``marker`` line in ``output`` and what follows it
+    (1, 1 and all of it when there is none)."""
+    found = list(marker.finditer(output))
+    if not found:
+        return 1, 1, output
+    return int(found[-1][1]), int(found[-1][2]), output[found[-1].end() :]

@@ -32,6 +32,7 @@ from dockyard.web.pages.render import (
     owner_deliveries,
     parameter_rows,
     render,
+    search_rows,
     stored_file,
 )
 from dockyard.web.schemas import JobDetail, JobSummary
@@ -99,8 +100,10 @@ def command_line(stored: Mapping[str, Any], files: list[str]) -> str:
     elif box:
         words += ["--center", *(format(box[f"center_{axis}"], "g") for axis in "xyz")]
         words += ["--size", *(format(box[f"size_{axis}"], "g") for axis in "xyz")]
-    given = params.given_options
-    for option in ("exhaustiveness", "num_poses", "energy_range", "seed", "scoring"):
+    given = {**params.given_options}
+    if given.get("effort") == "fixed":
+        del given["effort"]  # the default: a command line without it does the same
+    for option in ("effort", "exhaustiveness", "num_poses", "energy_range", "seed", "scoring"):
         if option in given:
             words += [f"--{option.replace('_', '-')}", as_text(given[option])]
     words += ["--out", POSES_SDF]
@@ -194,7 +197,7 @@ def job_page(
         finished=job.status.is_finished,
         run_time=run_time(job),
         docking_end=DOCKING_PROGRESS[1],
-        parameters=parameter_rows(job.params),
+        parameters=parameter_rows(job.params) + search_rows(results),
         warnings=list(params.warnings),
         poses=results.get("poses") or [],
         report={key: value for key, value in report.items() if key != "warnings"},

@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse
 
 from dockyard.chem import REFERENCE_FORMATS, DockingOptions
 from dockyard.chem.core.box import DEFAULT_PADDING
+from dockyard.chem.core.progress import search_summary
 from dockyard.errors import ForbiddenError
 from dockyard.jobs.accounts import Viewer
 from dockyard.jobs.models import Delivery
@@ -53,6 +54,7 @@ def form_defaults() -> dict[str, str]:
     options = DockingOptions()
     return {
         "exhaustiveness": str(options.exhaustiveness),
+        "effort": options.effort,
         "num_poses": str(options.num_poses),
         "energy_range": format(options.energy_range, "g"),
         "padding": format(DEFAULT_PADDING, "g"),
@@ -98,6 +100,12 @@ def _box_source(params: TargetParams) -> str | None:
     return None
 
 
+def search_rows(results: Mapping[str, Any] | None) -> list[tuple[str, str]]:
+    """How much searching a finished docking took (``results["search"]``), as a row."""
+    search = (results or {}).get("search")
+    return [("Search", search_summary(search))] if search else []
+
+
 def parameter_rows(stored: Mapping[str, Any]) -> list[tuple[str, str]]:
     """A docking's parameters as (label, text) rows; whatever is missing is left out."""
     params = DockParams.from_dict(stored)
@@ -110,6 +118,7 @@ def parameter_rows(stored: Mapping[str, Any]) -> list[tuple[str, str]]:
         "Box size (Å)": _box_triple(params.box, "size", " \N{MULTIPLICATION SIGN} ", "g"),
         "Box": _box_source(params),
         "Scoring": params.scoring,
+        "Search effort": params.effort,
         "Exhaustiveness": params.exhaustiveness,
         "Poses asked for": params.num_poses,
         "Energy range (kcal/mol)": params.energy_range,
