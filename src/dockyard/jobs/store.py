@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from dockyard.errors import ConflictError, ForbiddenError, NotFoundError
 from dockyard.jobs.accounts import SINGLE_USER, AccountStore, Viewer, visible, writable
+from dockyard.jobs.changes import ChangeReader
 from dockyard.jobs.db import make_engine, migrate
 from dockyard.jobs.fence import Claim, ClaimLost, StoredFile, fenced, file_row
 from dockyard.jobs.models import (
@@ -78,6 +79,11 @@ class Store:
     def accounts(self) -> AccountStore:
         """Users, API tokens, groups and shares."""
         return AccountStore(self.session)
+
+    @cached_property
+    def changes(self) -> ChangeReader:
+        """The one read of every job's changes a server's live updates make."""
+        return ChangeReader(self.session)
 
     @cached_property
     def identity(self) -> str:

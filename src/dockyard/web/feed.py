@@ -1,0 +1,165 @@
+"""One change feed per server process, shared by all its event streams.
+
+The feed reads the store once per round (:meth:`ChangeReader.since`: every job's change,
+whoever it is for) and hands each change to every open stream's :class:`Subscription`; a
+stream keeps the changes its viewer may see on the job it follows. So the reads of a server
+do not grow with its open pages. A round starts every ``poll_seconds`` (the fallback), or as
+soon as something says a job changed: PostgreSQL's notices (:class:`ChangeListener`), heard
+on a connection of its own. Notices that arrive within :data:`BATCH_SECONDS` of a round are
+served by the next one, so a burst of writes costs a few reads, not one each.
+
+Like a stream before it, the feed re-reads :data:`CLOCK_SKEW` behind its cursor (a writer's
+clock and commit order can differ by a little) and remembers what it sent, so each change
+is handed out once. A subscription holds at most :data:`QUEUE_SIZE` changes: one that falls
+further behind (a slow client) is emptied and told to resync, and its stream reads what it
+missed from the store itself, from its own cursor. While the database does not answer the
+feed tries again every :data:`OUTAGE_POLL_SECONDS`; streams stay open meanwhile.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+
+from starlette.concurrency import run_in_threadpool
+
+from dockyard.config import Settings
+from dockyard.errors import UnavailableError
+from dockyard.jobs.changes import ChangeListener, JobChange
+from dockyard.jobs.models import utcnow
+from dockyard.jobs.store import Store
+
+log = logging.getLogger(__name__)
+
+CLOCK_SKEW = timedelta(seconds=2)
+CHANGES_PER_READ = 200
+READS_PER_ROUND = 20
+"""How many full reads one round makes at most before it yields to the next."""
+BATCH_SECONDS = 0.05
+"""The least time between two rounds: the notices of a burst of writes share one read."""
+OUTAGE_POLL_SECONDS = 2.0
+QUEUE_SIZE = 1000
+"""Changes one subscription may hold before it is told to resync from the store instead."""
+
+RESYNC = None
+"""What a subscription yields when it fell behind: read from the store from your cursor."""
+
+
+class Subscription:
+    """One stream's share of the feed: the changes it has not taken yet, bounded."""
+
+    def __init__(self) -> None:
+        self._queue: asyncio.Queue[JobChange | None] = asyncio.Queue(QUEUE_SIZE)
+
+    def offer(self, changes: list[JobChange]) -> None:
+        for change in changes:
+            try:
+                self._queue.put_nowait(change)
+            except asyncio.QueueFull:
+                while not self._queue.empty():
+                    self._queue.get_nowait()
+                self._queue.put_nowait(RESYNC)
+                return
+
+    async def next(self, timeout: float) -> list[JobChange | None]:
+        """What arrived, waiting up to ``timeout`` seconds for anything (an empty list: none)."""
+        try:
+            first = await asyncio.wait_for(self._queue.get(), timeout)
+        except TimeoutError:
+            return []
+        taken = [first]
+        while not self._queue.empty():
+            taken.append(self._queue.get_nowait())
+        return taken
+
+
+class ChangeFeed:
+    """Reads the store's changes once per round and fans them out to every subscription."""
+
+    def __init__(self, store: Store, settings: Settings):
+        self.store = store
+        url = store.engine.url
+        self._listener = (
+            ChangeListener(url.render_as_string(hide_password=False), self._notice)
+            if url.get_backend_name() == "postgresql"
+            else None
+        )
+        self.poll_seconds = (
+            settings.events_pushed_poll_seconds if self._listener else settings.events_poll_seconds
+        )
+        self.reads = 0
+        """Store reads made so far (for tests and benchmarks: they do not grow with streams)."""
+        self._subscriptions: set[Subscription] = set()
+        self._cursor = utcnow()
+        self._sent: dict[int, datetime] = {}
+        self._wake = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._task = asyncio.create_task(self._run(), name="dockyard-change-feed")
+        if self._listener is not None:
+            self._listener.start()
+
+    async def stop(self) -> None:
+        if self._listener is not None:
+            await run_in_threadpool(self._listener.stop)
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    @contextlib.contextmanager
+    def subscribe(self) -> Iterator[Subscription]:
+        """A subscription for the life of one stream."""
+        subscription = Subscription()
+        self._subscriptions.add(subscription)
+        try:
+            yield subscription
+        finally:
+            self._subscriptions.discard(subscription)
+
+    def wake(self) -> None:
+        """Start a round now (from the event loop's thread)."""
+        self._wake.set()
+
+    def _notice(self, job_id: int | None) -> None:
+        """A notice from the listener's thread: a job changed (None: maybe some did)."""
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._wake.set)
+
+    async def _run(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
+            self._wake.clear()
+            try:
+                await self._round()
+            except UnavailableError:
+                await asyncio.sleep(OUTAGE_POLL_SECONDS)
+                continue
+            await asyncio.sleep(BATCH_SECONDS)
+
+    async def _round(self) -> None:
+        """Read from :data:`CLOCK_SKEW` behind the cursor, hand out what was not handed out;
+        a read full of changes already handed out reads on from the cursor itself."""
+        since = self._cursor - CLOCK_SKEW
+        for _ in range(READS_PER_ROUND):
+            changes = await run_in_threadpool(self.store.changes.since, since, CHANGES_PER_READ)
+            self.reads += 1
+            fresh = [c for c in changes if self._sent.get(c.job.id) != c.job.updated_at]
+            for change in fresh:
+                self._sent[change.job.id] = change.job.updated_at
+                self._cursor = max(self._cursor, change.job.updated_at)
+            if fresh:
+                for subscription in list(self._subscriptions):
+                    subscription.offer(fresh)
+            if len(changes) < CHANGES_PER_READ:
+                break
+            since = changes[-1].job.updated_at if fresh else self._cursor
+        horizon = self._cursor - CLOCK_SKEW
+        self._sent = {key: stamp for key, stamp in self._sent.items() if stamp >= horizon}
