@@ -10,14 +10,17 @@ directory — the run:
 2. starts ``dockyard serve`` on that database and opens ``--streams`` event streams to it
    (raw asyncio sockets, one HTTP/1.0 request each: no client library between the socket and
    the clock);
-3. counts the database's transactions for ``--idle-seconds`` with every stream open and no
-   writes, then while the writer changes the held jobs' stage ``--rate`` times a second for
-   ``--seconds``, stamping the wall-clock time into the stage;
-4. prints the server's store transactions per second — ``xact_commit + xact_rollback`` of the
-   database in ``pg_stat_database``, less the writer's own, which it counts (every store read
-   is one transaction; PostgreSQL only; SQLite has no such counter) — the p50/p95/max time
-   from a write to its arrival on a stream over every (write, stream) pair, how many pairs
-   never arrived, and the server's resident memory (``VmRSS``, peak ``VmHWM``).
+3. counts the database's transactions for ``--idle-seconds`` before any stream opens (the
+   server's own background: its runner looking for work), again with every stream open and
+   no writes, then while the writer changes the held jobs' stage ``--rate`` times a second
+   for ``--seconds``, stamping the wall-clock time into the stage;
+4. prints what the streams add to the server's store transactions per second —
+   ``xact_commit + xact_rollback`` of the database in ``pg_stat_database``, less the
+   background and less the writer's own transactions, which it counts (every store read is
+   one transaction; PostgreSQL only: SQLite has no such counter) — the p50/p95/max time from
+   a write to its arrival on a stream over every (write, stream) pair, the share of pairs
+   that arrived, the server's CPU time while writing (in cores), and its resident memory
+   (``VmRSS``, peak ``VmHWM``) at the end.
 
 Targets with PostgreSQL: at most 5 store reads per second and p95 under 200 ms.
 
@@ -71,6 +74,7 @@ def write(database_url: str, jobs: int, rate: float, seconds: float) -> None:
 
     event.listen(store.engine, "commit", count)
     event.listen(store.engine, "rollback", count)
+    event.listen(store.engine, "checkout", count)  # the pool's pre-ping: one of its own
     print("ready", flush=True)
     sys.stdin.readline()
     writes, started = 0, time.monotonic()
@@ -158,6 +162,12 @@ def libpq(url: str) -> str:
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time a process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @contextmanager
 def fresh_postgres(admin_url: str) -> Iterator[tuple[str, str]]:
     import psycopg
@@ -181,11 +191,42 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+@contextmanager
+def redis_server(directory: str) -> Iterator[str]:
+    """A ``redis-server`` of the run's own, without persistence."""
+    port = free_port()
+    process = subprocess.Popen(
+        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+         "--appendonly", "no", "--dir", directory],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        time.sleep(0.5)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
 def run(
     build: Path, database_url: str, pg_name: str | None, args: argparse.Namespace
 ) -> dict[str, float]:
-    env = {**os.environ, "PYTHONPATH": f"{build / 'src'}:{ROOT}", "DOCKYARD_DATABASE_URL": ""}
+    """One build on one database. PostgreSQL comes with Redis, as a lab runs it (the API
+    queues on RQ and the writer plays the worker), so the server's only steady reads of the
+    store are its event streams'; SQLite with the local runner, as one machine runs it."""
+    env = {**os.environ, "PYTHONPATH": f"{build / 'src'}:{ROOT}"}
     env["DOCKYARD_DATABASE_URL"] = database_url
+    with tempfile.TemporaryDirectory() as scratch:
+        if pg_name is None:
+            return serve_and_measure(env, pg_name, args)
+        with redis_server(scratch) as redis_url:
+            return serve_and_measure({**env, "DOCKYARD_REDIS_URL": redis_url}, pg_name, args)
+
+
+def serve_and_measure(
+    env: dict[str, str], pg_name: str | None, args: argparse.Namespace
+) -> dict[str, float]:
+    database_url = env["DOCKYARD_DATABASE_URL"]
     command = [sys.executable, "-m", "bench.events", "--write", database_url]
     command += ["--jobs", str(args.jobs), "--rate", str(args.rate), "--seconds", str(args.seconds)]
     writer = subprocess.Popen(
@@ -204,10 +245,12 @@ def run(
         )
         try:
             wait_for_health(port)
+            time.sleep(3)  # past its start-up reads
             result = asyncio.run(measure(server.pid, port, writer, pg_name, args))
         finally:
             server.terminate()
             server.wait(timeout=60)
+            writer.kill()
     return result
 
 
@@ -246,11 +289,11 @@ async def measure(
     idle = await rate(args.idle_seconds)
     writer.stdin.write("go\n")
     writer.stdin.flush()
-    began = time.monotonic()
+    began, cpu_from = time.monotonic(), cpu_seconds(pid)
     busy_from = xacts()
     line = await asyncio.to_thread(writer.stdout.readline)
     await asyncio.sleep(1.0)  # the last writes' arrivals
-    busy_to, ended = xacts(), time.monotonic()
+    busy_to, ended, cpu_to = xacts(), time.monotonic(), cpu_seconds(pid)
     rss, peak = memory_mb(pid)
     await streams.close()
     writer.wait(timeout=30)
@@ -259,6 +302,7 @@ async def measure(
         "writes": written["writes"],
         "arrived": streams.arrivals / max(1, written["writes"] * args.streams),
         "rss_mb": rss,
+        "cpu": (cpu_to - cpu_from) / (ended - began),
         "peak_mb": peak,
     }
     if streams.delays:
@@ -289,7 +333,8 @@ def describe(name: str, result: dict[str, float]) -> str:
     parts = [f"{name:28s}"]
     if "busy_tps" in result:
         parts.append(
-            f"store xact/s idle {result['idle_tps']:7.1f} writing {result['busy_tps']:7.1f}"
+            f"server xact/s without streams {result['background_tps']:5.1f}; streams add "
+            f"{result['idle_tps']:6.1f} idle, {result['busy_tps']:6.1f} while writing"
         )
     else:
         parts.append("store xact/s n/a (SQLite)")
@@ -299,6 +344,7 @@ def describe(name: str, result: dict[str, float]) -> str:
             f"max {result['max_ms']:6.0f} ms"
         )
     parts.append(f"arrived {result['arrived']:.3f} of {result['writes']:.0f} writes x streams")
+    parts.append(f"server CPU {result['cpu']:.2f} cores")
     parts.append(f"RSS {result['rss_mb']:.0f} MB (peak {result['peak_mb']:.0f})")
     return " | ".join(parts)
 
@@ -312,6 +358,7 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=20, help="jobs the writer changes in turn")
     parser.add_argument("--postgres", default=POSTGRES, help="an admin URL of the server")
     parser.add_argument("--databases", default="postgresql,sqlite")
+    parser.add_argument("--no-baseline", action="store_true", help="this tree only")
     parser.add_argument("--write", metavar="DATABASE_URL", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.write:
@@ -324,10 +371,9 @@ def main() -> None:
         f"{args.jobs} jobs, {os.cpu_count()} cores"
     )
     with tempfile.TemporaryDirectory() as scratch:
-        builds = {
-            "feed (this tree)": ROOT,
-            "per-stream polling (main)": baseline_build(Path(scratch)),
-        }
+        builds = {"feed (this tree)": ROOT}
+        if not args.no_baseline:
+            builds["per-stream polling (main)"] = baseline_build(Path(scratch))
         for database in args.databases.split(","):
             figures = {}
             for name, build in builds.items():
@@ -338,6 +384,8 @@ def main() -> None:
                     url = f"sqlite:///{Path(scratch) / f'{uuid.uuid4().hex}.db'}"
                     figures[name] = run(build, url, None, args)
                 print(f"{database:10s} {describe(name, figures[name])}", flush=True)
+            if len(figures) < 2:
+                continue
             new, old = figures.values()
             if "busy_tps" in new and new["busy_tps"] > 0:
                 ratio = old["busy_tps"] / new["busy_tps"]

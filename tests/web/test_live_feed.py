@@ -26,7 +26,7 @@ from dockyard.jobs.changes import JobChange
 from dockyard.jobs.fence import Claim
 from dockyard.jobs.models import Job
 from dockyard.jobs.store import Store
-from dockyard.web.feed import QUEUE_SIZE, RESYNC, Subscription
+from dockyard.web.feed import QUEUE_SIZE, RESYNC, Published, Subscription
 from tests.conftest import LiveServer, _libpq
 
 LONG_POLL = 60.0
@@ -280,10 +280,10 @@ def test_a_stream_carries_only_what_its_user_may_see(tmp_path, database_url, wor
 def test_a_subscriber_that_falls_behind_is_told_to_resync():
     """A slow stream's queue stays bounded: overflowing it leaves only the word to resync."""
 
-    async def overflow() -> list[JobChange | None]:
+    async def overflow() -> list[Published | None]:
         subscription = Subscription()
         job = Job(id=1)
-        subscription.offer([JobChange(job, frozenset())] * (QUEUE_SIZE + 1))
+        subscription.offer([(JobChange(job, frozenset()), "{}")] * (QUEUE_SIZE + 1))
         return await subscription.next(1.0)
 
     assert asyncio.run(overflow()) == [RESYNC]

@@ -3,10 +3,12 @@
 The feed reads the store once per round (:meth:`ChangeReader.since`: every job's change,
 whoever it is for) and hands each change to every open stream's :class:`Subscription`; a
 stream keeps the changes its viewer may see on the job it follows. So the reads of a server
-do not grow with its open pages. A round starts every ``poll_seconds`` (the fallback), or as
-soon as something says a job changed: PostgreSQL's notices (:class:`ChangeListener`), heard
-on a connection of its own. Notices that arrive within :data:`BATCH_SECONDS` of a round are
-served by the next one, so a burst of writes costs a few reads, not one each.
+do not grow with its open pages, and neither does the work of turning a change into its
+event's data (:func:`summary`, made once per change). A round starts every
+``poll_seconds`` (the fallback), or as soon as something says a job changed: PostgreSQL's
+notices (:class:`ChangeListener`), heard on a connection of its own. Notices that arrive
+within :data:`BATCH_SECONDS` of a round are served by the next one, so a burst of writes
+costs a few reads, not one each.
 
 Like a stream before it, the feed re-reads :data:`CLOCK_SKEW` behind its cursor (a writer's
 clock and commit order can differ by a little) and remembers what it sent, so each change
@@ -29,8 +31,9 @@ from starlette.concurrency import run_in_threadpool
 from dockyard.config import Settings
 from dockyard.errors import UnavailableError
 from dockyard.jobs.changes import ChangeListener, JobChange
-from dockyard.jobs.models import utcnow
+from dockyard.jobs.models import Job, utcnow
 from dockyard.jobs.store import Store
+from dockyard.web.schemas import JobSummary
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +41,7 @@ CLOCK_SKEW = timedelta(seconds=2)
 CHANGES_PER_READ = 200
 READS_PER_ROUND = 20
 """How many full reads one round makes at most before it yields to the next."""
-BATCH_SECONDS = 0.05
+BATCH_SECONDS = 0.1
 """The least time between two rounds: the notices of a burst of writes share one read."""
 OUTAGE_POLL_SECONDS = 2.0
 QUEUE_SIZE = 1000
@@ -47,14 +50,22 @@ QUEUE_SIZE = 1000
 RESYNC = None
 """What a subscription yields when it fell behind: read from the store from your cursor."""
 
+Published = tuple[JobChange, str]
+"""A change as the feed hands it out: with its ``job`` event's data, made once for all."""
+
+
+def summary(job: Job) -> str:
+    """The data of a job's ``job`` event: its summary as JSON."""
+    return JobSummary.from_job(job).model_dump_json()
+
 
 class Subscription:
     """One stream's share of the feed: the changes it has not taken yet, bounded."""
 
     def __init__(self) -> None:
-        self._queue: asyncio.Queue[JobChange | None] = asyncio.Queue(QUEUE_SIZE)
+        self._queue: asyncio.Queue[Published | None] = asyncio.Queue(QUEUE_SIZE)
 
-    def offer(self, changes: list[JobChange]) -> None:
+    def offer(self, changes: list[Published]) -> None:
         for change in changes:
             try:
                 self._queue.put_nowait(change)
@@ -64,7 +75,7 @@ class Subscription:
                 self._queue.put_nowait(RESYNC)
                 return
 
-    async def next(self, timeout: float) -> list[JobChange | None]:
+    async def next(self, timeout: float) -> list[Published | None]:
         """What arrived, waiting up to ``timeout`` seconds for anything (an empty list: none)."""
         try:
             first = await asyncio.wait_for(self._queue.get(), timeout)
@@ -156,8 +167,9 @@ class ChangeFeed:
                 self._sent[change.job.id] = change.job.updated_at
                 self._cursor = max(self._cursor, change.job.updated_at)
             if fresh:
+                published = [(change, summary(change.job)) for change in fresh]
                 for subscription in list(self._subscriptions):
-                    subscription.offer(fresh)
+                    subscription.offer(published)
             if len(changes) < CHANGES_PER_READ:
                 break
             since = changes[-1].job.updated_at if fresh else self._cursor

@@ -9,8 +9,10 @@ clock and commit order can differ by a little; what it already sent is remembere
 nothing is sent twice and nothing is missed. A reconnecting browser sends ``Last-Event-ID``
 and resumes from there, so a stream may end: each does after ``DOCKYARD_EVENTS_MAX_SECONDS``,
 and no client holds one forever. A cursor is parsed before the stream opens, so a bad one is
-a 422. FastAPI's own SSE support frames the events and sends a keep-alive comment while the
-stream is idle. While the database does not answer the stream stays open and reads again
+a 422. The events are framed once each, by FastAPI's SSE framing, and written straight to the
+response (no task or queue per event between the stream and the socket: with hundreds of
+pages open, that is most of a change's cost); an idle stream sends a keep-alive comment
+every :data:`WAKE_SECONDS`. While the database does not answer the stream stays open and reads again
 every :data:`~dockyard.web.feed.OUTAGE_POLL_SECONDS`, so followers resume by themselves once
 it is back.
 """
@@ -24,8 +26,8 @@ from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query, Request
-from fastapi.sse import EventSourceResponse, ServerSentEvent
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi.sse import KEEPALIVE_COMMENT, EventSourceResponse, format_sse_event
 from pydantic import WithJsonSchema
 from starlette.concurrency import run_in_threadpool
 
@@ -41,16 +43,20 @@ from dockyard.web.feed import (
     OUTAGE_POLL_SECONDS,
     RESYNC,
     ChangeFeed,
+    summary,
 )
-from dockyard.web.schemas import JobSummary, error_responses
+from dockyard.web.schemas import error_responses
 from dockyard.web.types import Id
 
 router = APIRouter(prefix="/api", tags=["live"], responses=error_responses(404, 422))
 
-WAKE_SECONDS = 1.0
-"""How long a stream waits on the feed before it looks whether its client is still there."""
+WAKE_SECONDS = 5.0
+"""How long a stream waits on the feed before it sends a keep-alive and looks whether its
+client is still there."""
 RETRY_MS = 2000
 """How long a browser waits before it reconnects a broken stream."""
+STREAM_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+"""Nothing between the server and the browser may keep or buffer a stream."""
 
 
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
@@ -133,16 +139,17 @@ class Follower:
             and can_see(self.viewer, job, change.shared_with)
         )
 
-    def events(self, jobs: list[Job]) -> Iterator[ServerSentEvent]:
-        """A ``job`` event for each job changed since it was last sent, its id the cursor."""
-        for job in jobs:
+    def events(self, jobs: list[tuple[Job, str | None]]) -> Iterator[bytes]:
+        """A ``job`` event for each job changed since it was last sent, its id the cursor
+        (the event's data given, or made here)."""
+        for job, data in jobs:
             last = self._sent.get(job.id)
             if last is not None and job.updated_at <= last:
                 continue
             self._sent[job.id] = job.updated_at
             self.cursor = max(self.cursor, job.updated_at)
-            data = JobSummary.from_job(job).model_dump_json()
-            yield ServerSentEvent(raw_data=data, event="job", id=self.cursor.isoformat())
+            data = data or summary(job)
+            yield format_sse_event(data_str=data, event="job", id=self.cursor.isoformat())
         horizon = self.cursor - CLOCK_SKEW
         self._sent = {key: stamp for key, stamp in self._sent.items() if stamp >= horizon}
 
@@ -172,7 +179,7 @@ async def job_events(
     job_id: int | None,
     viewer: Viewer,
     max_seconds: float,
-) -> AsyncIterator[ServerSentEvent]:
+) -> AsyncIterator[bytes]:
     """``job`` events from ``since`` on, each job's change once (only ``viewer``'s jobs), for
     ``max_seconds``.
 
@@ -184,7 +191,7 @@ async def job_events(
     """
     follower = Follower(since, job_id, viewer)
     deadline = time.monotonic() + max_seconds
-    yield ServerSentEvent(retry=RETRY_MS)
+    yield format_sse_event(retry=RETRY_MS)
     with feed.subscribe() as subscription:
         behind = True
         while time.monotonic() < deadline and not await request.is_disconnected():
@@ -195,18 +202,29 @@ async def job_events(
                 except UnavailableError:
                     await asyncio.sleep(OUTAGE_POLL_SECONDS)
                     continue
-                for event in follower.events(jobs):
+                for event in follower.events([(job, None) for job in jobs]):
                     yield event
                 behind = len(jobs) >= CHANGES_PER_READ and follower.cursor > start
             else:
-                arrived = await subscription.next(WAKE_SECONDS)
+                arrived = await subscription.next(min(WAKE_SECONDS, deadline - time.monotonic()))
+                if not arrived:
+                    yield KEEPALIVE_COMMENT
                 behind = RESYNC in arrived
-                changes = [c.job for c in arrived if c is not RESYNC and follower.wants(c)]
-                for event in follower.events(changes):
+                mine = [(c.job, data) for c, data in filter(None, arrived) if follower.wants(c)]
+                for event in follower.events(mine):
                     yield event
 
 
-@router.get("/events", response_class=EventSourceResponse)
+class EventStreamType(Response):
+    """The stream's media type in the API's schema. The route returns its own response (an
+    :class:`EventSourceResponse` of bytes framed here): declaring that class instead would
+    make FastAPI run the route as a generator of events, with a task and two queues per
+    event."""
+
+    media_type = "text/event-stream"
+
+
+@router.get("/events", response_class=EventStreamType)
 async def events(
     request: Request,
     store: StoreDep,
@@ -215,13 +233,11 @@ async def events(
     viewer: CurrentUser,
     start: Annotated[datetime, Depends(stream_start)],
     job_id: Id | None = None,
-) -> AsyncIterator[ServerSentEvent]:
+) -> EventSourceResponse:
     """A stream of ``job`` events (the job summary as JSON) as jobs change.
 
     It ends after ``DOCKYARD_EVENTS_MAX_SECONDS``; a browser's EventSource reconnects by itself
     with ``Last-Event-ID`` and misses nothing.
     """
-    async for event in job_events(
-        request, store, feed, start, job_id, viewer, settings.events_max_seconds
-    ):
-        yield event
+    stream = job_events(request, store, feed, start, job_id, viewer, settings.events_max_seconds)
+    return EventSourceResponse(stream, headers=STREAM_HEADERS)
