@@ -285,7 +285,7 @@ async def measure(
     background = await rate(args.idle_seconds)
     streams = Streams(port, args.streams)
     await streams.open()
-    await asyncio.sleep(3)  # the streams' first reads (their backlogs) are done
+    await asyncio.sleep(10)  # the streams' first reads (their backlogs) are done
     idle = await rate(args.idle_seconds)
     writer.stdin.write("go\n")
     writer.stdin.flush()

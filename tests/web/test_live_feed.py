@@ -13,7 +13,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -21,10 +21,12 @@ import psycopg
 import pytest
 from sqlalchemy import event
 
+from dockyard.chem.ligand.library import LibraryEntry
 from dockyard.config import Settings
+from dockyard.jobs.accounts import SINGLE_USER
 from dockyard.jobs.changes import JobChange
 from dockyard.jobs.fence import Claim
-from dockyard.jobs.models import Job
+from dockyard.jobs.models import Job, utcnow
 from dockyard.jobs.store import Store
 from dockyard.web.feed import QUEUE_SIZE, RESYNC, Published, Subscription
 from tests.conftest import LiveServer, _libpq
@@ -287,3 +289,32 @@ def test_a_subscriber_that_falls_behind_is_told_to_resync():
         return await subscription.next(1.0)
 
     assert asyncio.run(overflow()) == [RESYNC]
+
+
+def test_the_feed_reads_a_screens_chunks_only_for_a_stream_that_follows_one(database_url):
+    """One read for everyone: top-level jobs, and a chunk only when it is followed; each with
+    the groups that may see it through a share (of the job, or of its screen)."""
+    store = Store.open(database_url)
+    try:
+        before = utcnow() - timedelta(seconds=1)
+        owner = store.accounts.add_user("carol", "pw-carol", role="member")
+        lab = store.accounts.add_group("lab")
+        screen = store.screens.create(
+            name="carol's screen",
+            params={},
+            files=[],
+            entries=[LibraryEntry(0, "benzamide", "NC(=O)c1ccccc1", "smi")],
+            chunk_size=lambda total: 1,
+            max_attempts=1,
+            time_limit=60,
+            owner_id=owner.id,
+        )
+        store.accounts.share(screen.id, "lab")
+        (chunk,) = store.list_jobs(parent_id=screen.id, viewer=SINGLE_USER)
+        everyone = {c.job.id: c.shared_with for c in store.changes.since(before, 200)}
+        assert screen.id in everyone and chunk.id not in everyone
+        followed = store.changes.since(before, 200, None, {chunk.id})
+        shared = {c.job.id: c.shared_with for c in followed}
+        assert shared == {screen.id: {lab.id}, chunk.id: {lab.id}}
+    finally:
+        store.close()

@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import String, cast, func, or_, select
+from sqlalchemy import String, and_, cast, func, or_, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
@@ -49,9 +49,17 @@ class ChangeReader:
     def __init__(self, session: Callable[[], Session]):
         self._session = session
 
-    def since(self, since: datetime, limit: int) -> list[JobChange]:
-        """Every job (screen chunks too) updated after ``since``, oldest change first, at most
-        ``limit``: one query, whoever the changes are for."""
+    def since(
+        self,
+        since: datetime,
+        limit: int,
+        after_id: int | None = None,
+        chunks: Collection[int] = (),
+    ) -> list[JobChange]:
+        """Every top-level job, and the screen chunks among ``chunks``, updated after
+        ``since``, oldest change first, at most ``limit``: one query, whoever the changes are
+        for. ``after_id`` reads on from the job of that id changed at ``since`` itself (jobs
+        cancelled together share one time)."""
         groups = (
             select(func.aggregate_strings(cast(JobShare.group_id, String), ","))
             .where(or_(JobShare.job_id == Job.id, JobShare.job_id == Job.parent_id))
@@ -59,7 +67,12 @@ class ChangeReader:
         )
         query = (
             select(Job, groups)
-            .where(Job.updated_at > since)
+            .where(
+                Job.updated_at > since
+                if after_id is None
+                else or_(Job.updated_at > since, and_(Job.updated_at == since, Job.id > after_id))
+            )
+            .where(or_(Job.parent_id.is_(None), Job.id.in_(sorted(chunks))))
             .order_by(Job.updated_at, Job.id)
             .limit(limit)
         )

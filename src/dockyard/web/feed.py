@@ -1,8 +1,9 @@
 """One change feed per server process, shared by all its event streams.
 
-The feed reads the store once per round (:meth:`ChangeReader.since`: every job's change,
-whoever it is for) and hands each change to every open stream's :class:`Subscription`; a
-stream keeps the changes its viewer may see on the job it follows. So the reads of a server
+The feed reads the store once per round (:meth:`ChangeReader.since`: every top-level job's
+change, whoever it is for, and those of the screen chunks a stream follows) and hands each
+change to every open stream's :class:`Subscription`; a stream keeps the changes its viewer
+may see on the job it follows. So the reads of a server
 do not grow with its open pages, and neither does the work of turning a change into its
 event's data (:func:`summary`, made once per change). A round starts every
 ``poll_seconds`` (the fallback), or as soon as something says a job changed: PostgreSQL's
@@ -39,8 +40,6 @@ log = logging.getLogger(__name__)
 
 CLOCK_SKEW = timedelta(seconds=2)
 CHANGES_PER_READ = 200
-READS_PER_ROUND = 20
-"""How many full reads one round makes at most before it yields to the next."""
 BATCH_SECONDS = 0.1
 """The least time between two rounds: the notices of a burst of writes share one read."""
 OUTAGE_POLL_SECONDS = 2.0
@@ -62,7 +61,9 @@ def summary(job: Job) -> str:
 class Subscription:
     """One stream's share of the feed: the changes it has not taken yet, bounded."""
 
-    def __init__(self) -> None:
+    def __init__(self, job_id: int | None = None) -> None:
+        self.job_id = job_id
+        """The job the stream follows (None: every top-level job)."""
         self._queue: asyncio.Queue[Published | None] = asyncio.Queue(QUEUE_SIZE)
 
     def offer(self, changes: list[Published]) -> None:
@@ -125,9 +126,10 @@ class ChangeFeed:
                 await self._task
 
     @contextlib.contextmanager
-    def subscribe(self) -> Iterator[Subscription]:
-        """A subscription for the life of one stream."""
-        subscription = Subscription()
+    def subscribe(self, job_id: int | None = None) -> Iterator[Subscription]:
+        """A subscription for the life of one stream, following ``job_id`` (a screen's chunk
+        too) or every top-level job."""
+        subscription = Subscription(job_id)
         self._subscriptions.add(subscription)
         try:
             yield subscription
@@ -156,11 +158,14 @@ class ChangeFeed:
             await asyncio.sleep(BATCH_SECONDS)
 
     async def _round(self) -> None:
-        """Read from :data:`CLOCK_SKEW` behind the cursor, hand out what was not handed out;
-        a read full of changes already handed out reads on from the cursor itself."""
-        since = self._cursor - CLOCK_SKEW
-        for _ in range(READS_PER_ROUND):
-            changes = await run_in_threadpool(self.store.changes.since, since, CHANGES_PER_READ)
+        """Read from :data:`CLOCK_SKEW` behind the cursor and hand out what was not handed
+        out yet; a full read reads on after its last change."""
+        since, after_id = self._cursor - CLOCK_SKEW, None
+        followed = {s.job_id for s in self._subscriptions if s.job_id is not None}
+        while True:
+            changes = await run_in_threadpool(
+                self.store.changes.since, since, CHANGES_PER_READ, after_id, followed
+            )
             self.reads += 1
             fresh = [c for c in changes if self._sent.get(c.job.id) != c.job.updated_at]
             for change in fresh:
@@ -172,6 +177,6 @@ class ChangeFeed:
                     subscription.offer(published)
             if len(changes) < CHANGES_PER_READ:
                 break
-            since = changes[-1].job.updated_at if fresh else self._cursor
+            since, after_id = changes[-1].job.updated_at, changes[-1].job.id
         horizon = self._cursor - CLOCK_SKEW
         self._sent = {key: stamp for key, stamp in self._sent.items() if stamp >= horizon}

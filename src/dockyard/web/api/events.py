@@ -192,7 +192,7 @@ async def job_events(
     follower = Follower(since, job_id, viewer)
     deadline = time.monotonic() + max_seconds
     yield format_sse_event(retry=RETRY_MS)
-    with feed.subscribe() as subscription:
+    with feed.subscribe(job_id) as subscription:
         behind = True
         while time.monotonic() < deadline and not await request.is_disconnected():
             if behind:
