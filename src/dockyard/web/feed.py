@@ -79,7 +79,8 @@ class Subscription:
     async def next(self, timeout: float) -> list[Published | None]:
         """What arrived, waiting up to ``timeout`` seconds for anything (an empty list: none)."""
         try:
-            first = await asyncio.wait_for(self._queue.get(), timeout)
+            async with asyncio.timeout(timeout):  # no task per call, as wait_for makes
+                first = await self._queue.get()
         except TimeoutError:
             return []
         taken = [first]

@@ -184,22 +184,26 @@ async def job_events(
     ``max_seconds``.
 
     The stream subscribes to the server's feed first, then reads its backlog from the store,
-    so no change falls between the two. The first read reaches :data:`CLOCK_SKEW` behind
-    ``since`` too: a change stamped just before a reconnecting browser's ``Last-Event-ID``
-    may have been committed after it was sent, so it is sent again rather than lost (pages
-    apply a job's state idempotently).
+    so no change falls between the two. It looks whether its client is still there only
+    while idle (a hang-up while it sends ends it anyway), not once per event. The first read
+    reaches :data:`CLOCK_SKEW` behind ``since`` too: a change stamped just before a
+    reconnecting browser's ``Last-Event-ID`` may have been committed after it was sent, so it
+    is sent again rather than lost (pages apply a job's state idempotently).
     """
     follower = Follower(since, job_id, viewer)
     deadline = time.monotonic() + max_seconds
     yield format_sse_event(retry=RETRY_MS)
     with feed.subscribe(job_id) as subscription:
         behind = True
-        while time.monotonic() < deadline and not await request.is_disconnected():
+        while time.monotonic() < deadline:
             if behind:
                 start = follower.cursor
                 try:
                     jobs = await backlog(store, follower)
                 except UnavailableError:
+                    if await request.is_disconnected():
+                        break
+                    yield KEEPALIVE_COMMENT
                     await asyncio.sleep(OUTAGE_POLL_SECONDS)
                     continue
                 for event in follower.events([(job, None) for job in jobs]):
@@ -208,6 +212,8 @@ async def job_events(
             else:
                 arrived = await subscription.next(min(WAKE_SECONDS, deadline - time.monotonic()))
                 if not arrived:
+                    if await request.is_disconnected():
+                        break
                     yield KEEPALIVE_COMMENT
                 behind = RESYNC in arrived
                 mine = [(c.job, data) for c, data in filter(None, arrived) if follower.wants(c)]
