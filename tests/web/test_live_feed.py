@@ -318,3 +318,32 @@ def test_the_feed_reads_a_screens_chunks_only_for_a_stream_that_follows_one(data
         assert shared == {screen.id: {lab.id}, chunk.id: {lab.id}}
     finally:
         store.close()
+
+
+def test_a_feed_that_cannot_read_sends_its_streams_to_the_store(
+    tmp_path, database_url, worker, monkeypatch
+):
+    """A read of the feed failing for another reason than an outage is not swallowed: its
+    streams read the store themselves, fail the same way and break, so browsers reconnect."""
+    job_id = worker.hold()
+    with serve(tmp_path, database_url) as live:
+        stream = Stream(live.url)
+        try:
+            assert stream.opened.wait(PATIENCE)
+
+            def broken(*args: object, **kwargs: object) -> None:
+                raise ConnectionError("the database cannot be reached (a test)")
+
+            monkeypatch.setattr(live.store.changes, "since", broken)
+            monkeypatch.setattr(live.store, "changed_since", broken)
+            worker.progress(job_id, "unseen")
+            stream.thread.join(PATIENCE)
+            assert not stream.thread.is_alive(), "the stream stayed open on a broken feed"
+            monkeypatch.undo()
+            again = Stream(live.url, since="2000-01-01T00:00:00Z")
+            try:
+                again.wait_for(with_stage(job_id, "unseen"), "the change once reads work")
+            finally:
+                again.close()
+        finally:
+            stream.close()

@@ -16,7 +16,10 @@ clock and commit order can differ by a little) and remembers what it sent, so ea
 is handed out once. A subscription holds at most :data:`QUEUE_SIZE` changes: one that falls
 further behind (a slow client) is emptied and told to resync, and its stream reads what it
 missed from the store itself, from its own cursor. While the database does not answer the
-feed tries again every :data:`OUTAGE_POLL_SECONDS`; streams stay open meanwhile.
+feed tries again every :data:`OUTAGE_POLL_SECONDS`; streams stay open meanwhile. A read
+that fails otherwise (a bug) sends every stream to the store itself, where the error
+surfaces: the stream breaks and its browser reconnects, rather than waiting on a feed that
+says nothing.
 """
 
 from __future__ import annotations
@@ -71,10 +74,14 @@ class Subscription:
             try:
                 self._queue.put_nowait(change)
             except asyncio.QueueFull:
-                while not self._queue.empty():
-                    self._queue.get_nowait()
-                self._queue.put_nowait(RESYNC)
+                self.resync()
                 return
+
+    def resync(self) -> None:
+        """Drop what is queued: the stream reads what it missed from the store instead."""
+        while not self._queue.empty():
+            self._queue.get_nowait()
+        self._queue.put_nowait(RESYNC)
 
     async def next(self, timeout: float) -> list[Published | None]:
         """What arrived, waiting up to ``timeout`` seconds for anything (an empty list: none)."""
@@ -154,6 +161,12 @@ class ChangeFeed:
             try:
                 await self._round()
             except UnavailableError:
+                await asyncio.sleep(OUTAGE_POLL_SECONDS)
+                continue
+            except Exception:
+                log.exception("the change feed could not read the store; its streams read it")
+                for subscription in list(self._subscriptions):
+                    subscription.resync()
                 await asyncio.sleep(OUTAGE_POLL_SECONDS)
                 continue
             await asyncio.sleep(BATCH_SECONDS)
