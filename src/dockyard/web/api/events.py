@@ -36,6 +36,7 @@ from dockyard.jobs.accounts import Viewer, can_see
 from dockyard.jobs.changes import JobChange
 from dockyard.jobs.models import Job, utcnow
 from dockyard.jobs.store import Store
+from dockyard.metrics import SSE_CONNECTIONS
 from dockyard.web.deps import CurrentUser, FeedDep, SettingsDep, StoreDep
 from dockyard.web.feed import (
     CHANGES_PER_READ,
@@ -193,32 +194,37 @@ async def job_events(
     follower = Follower(since, job_id, viewer)
     deadline = time.monotonic() + max_seconds
     yield format_sse_event(retry=RETRY_MS)
-    with feed.subscribe(job_id) as subscription:
-        behind = True
-        while time.monotonic() < deadline:
-            if behind:
-                start = follower.cursor
-                try:
-                    jobs = await backlog(store, follower)
-                except UnavailableError:
-                    if await request.is_disconnected():
-                        break
-                    yield KEEPALIVE_COMMENT
-                    await asyncio.sleep(OUTAGE_POLL_SECONDS)
-                    continue
-                for event in follower.events([(job, None) for job in jobs]):
-                    yield event
-                behind = len(jobs) >= CHANGES_PER_READ and follower.cursor > start
-            else:
-                arrived = await subscription.next(min(WAKE_SECONDS, deadline - time.monotonic()))
-                if not arrived:
-                    if await request.is_disconnected():
-                        break
-                    yield KEEPALIVE_COMMENT
-                behind = RESYNC in arrived
-                mine = [(c.job, data) for c, data in filter(None, arrived) if follower.wants(c)]
-                for event in follower.events(mine):
-                    yield event
+    SSE_CONNECTIONS.inc()
+    try:
+        with feed.subscribe(job_id) as subscription:
+            behind = True
+            while time.monotonic() < deadline:
+                if behind:
+                    start = follower.cursor
+                    try:
+                        jobs = await backlog(store, follower)
+                    except UnavailableError:
+                        if await request.is_disconnected():
+                            break
+                        yield KEEPALIVE_COMMENT
+                        await asyncio.sleep(OUTAGE_POLL_SECONDS)
+                        continue
+                    for event in follower.events([(job, None) for job in jobs]):
+                        yield event
+                    behind = len(jobs) >= CHANGES_PER_READ and follower.cursor > start
+                else:
+                    wait = min(WAKE_SECONDS, deadline - time.monotonic())
+                    arrived = await subscription.next(wait)
+                    if not arrived:
+                        if await request.is_disconnected():
+                            break
+                        yield KEEPALIVE_COMMENT
+                    behind = RESYNC in arrived
+                    mine = [(c.job, data) for c, data in filter(None, arrived) if follower.wants(c)]
+                    for event in follower.events(mine):
+                        yield event
+    finally:
+        SSE_CONNECTIONS.dec()
 
 
 class EventStreamType(Response):
