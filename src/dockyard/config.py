@@ -150,6 +150,18 @@ class Settings(BaseSettings):
         description="Seconds a live stream (`/api/events`) stays open; the browser then "
         "reconnects by itself and resumes from the last event it saw.",
     )
+    events_poll_seconds: float = Field(
+        default=0.5,
+        gt=0,
+        description="Seconds between the reads of a server's change feed when nothing pushes "
+        "changes to it (SQLite): the delay of a live update there.",
+    )
+    events_pushed_poll_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        description="Seconds between the feed's reads on PostgreSQL, whose notices push each "
+        "change at once: only the safety net for a notice lost while the listener reconnects.",
+    )
     trusted_origins: Annotated[tuple[str, ...], NoDecode] = Field(
         default=(),
         description="Comma-separated origins (e.g. `https://dock.lab.org`) whose pages may post "

@@ -186,23 +186,23 @@ def test_the_job_list_follows_new_jobs_to_the_end(pages, site, receptor_pdbqt):
 
 
 def test_no_change_is_lost_while_the_stream_is_down(pages, site, receptor_pdbqt, monkeypatch):
-    """The stream breaks (its database reads fail) while a job runs from start to end; the
-    browser reconnects with its Last-Event-ID and the job's final state still arrives."""
+    """The stream breaks (its database reads fail: the server's change feed's and its own)
+    while a job runs from start to end; the browser reconnects with its Last-Event-ID and the
+    job's final state still arrives."""
     page = pages.open("/jobs")
     page.wait_for_function("document.documentElement.dataset.live === 'open'")
     first = submit_small_job(site, receptor_pdbqt, "before the break")
     page.wait_for_selector(f"tr[data-job-id='{first}'][data-status=completed]", timeout=60_000)
 
-    reads = site.store.changed_since
-
     def unreachable(*args, **kwargs):
         raise ConnectionError("the database cannot be reached (a test)")
 
+    monkeypatch.setattr(site.store.changes, "since", unreachable)
     monkeypatch.setattr(site.store, "changed_since", unreachable)
     page.wait_for_function("document.documentElement.dataset.live === 'reconnecting'")
     job_id = submit_small_job(site, receptor_pdbqt, "during the break")
     site.wait(job_id)
-    monkeypatch.setattr(site.store, "changed_since", reads)
+    monkeypatch.undo()
     page.wait_for_selector(f"tr[data-job-id='{job_id}'][data-status=completed]", timeout=60_000)
     page.wait_for_function("document.documentElement.dataset.live === 'open'")
 

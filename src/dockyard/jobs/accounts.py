@@ -4,8 +4,9 @@ Passwords are hashed with Argon2 (pwdlib). API tokens are random 32-byte secrets
 SHA-256 is stored: a database leak gives away no usable token and checking one costs nothing.
 
 A :class:`Viewer` is whoever reads the store through the web: :func:`visible` and
-:func:`writable` turn one into the ``WHERE`` clause every query of jobs for a person uses, so
-the rule of who sees what lives here and nowhere else. A server with no users is in its
+:func:`writable` turn one into the ``WHERE`` clause every query of jobs for a person uses
+(:func:`can_see` is the same rule for a job already read), so the rule of who sees what lives
+here and nowhere else. A server with no users is in its
 single-user mode: its one anonymous viewer is an admin and sees everything. The first admin
 created claims every job stored without an owner (those of the single-user mode, and those
 from before accounts existed).
@@ -73,6 +74,12 @@ def visible(viewer: Viewer) -> ColumnElement[bool]:
         return true()
     shared = select(JobShare.job_id).where(JobShare.group_id.in_(viewer.group_ids))
     return or_(Job.owner_id == viewer.user_id, Job.id.in_(shared), Job.parent_id.in_(shared))
+
+
+def can_see(viewer: Viewer, job: Job, shared_with: frozenset[int]) -> bool:
+    """:func:`visible` for a job already read, with the groups it (or its screen) is shared
+    with: how an event stream filters the changes its server read once for everyone."""
+    return viewer.is_admin or job.owner_id == viewer.user_id or bool(shared_with & viewer.group_ids)
 
 
 def writable(viewer: Viewer) -> ColumnElement[bool]:

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from dockyard.errors import ConflictError, ForbiddenError, NotFoundError
 from dockyard.jobs.accounts import SINGLE_USER, AccountStore, Viewer, visible, writable
 from dockyard.jobs.archive_store import ArchiveStore
+from dockyard.jobs.changes import ChangeReader
 from dockyard.jobs.db import make_engine, migrate, patiently
 from dockyard.jobs.fence import Claim, ClaimLost, StoredFile, fenced, file_row
 from dockyard.jobs.models import (
@@ -110,6 +111,11 @@ class Store:
     def archives(self) -> ArchiveStore:
         """What an archive's export reads and its import writes (:mod:`dockyard.jobs.archive`)."""
         return ArchiveStore(self.session)
+
+    @cached_property
+    def changes(self) -> ChangeReader:
+        """The one read of every job's changes a server's live updates make."""
+        return ChangeReader(self.session)
 
     @cached_property
     def identity(self) -> str:

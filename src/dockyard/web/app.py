@@ -1,5 +1,5 @@
-"""The FastAPI application: API, pages and live updates over one job store, one runner and
-one chemistry pool (the web process runs no chemistry itself)."""
+"""The FastAPI application: API, pages and live updates over one job store, one runner, one
+chemistry pool (the web process runs no chemistry itself) and one change feed."""
 
 from __future__ import annotations
 
@@ -37,6 +37,7 @@ from dockyard.web.api import (
 )
 from dockyard.web.auth import GATE, install_auth
 from dockyard.web.errors import install_error_handlers
+from dockyard.web.feed import ChangeFeed
 from dockyard.web.headers import SecurityHeadersMiddleware
 from dockyard.web.limits import BodyLimitMiddleware
 from dockyard.web.origin import SameOriginMiddleware
@@ -119,17 +120,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         runner = make_runner(settings, store)
         chemistry = ChemistryPool.from_settings(settings)
         notifier = Notifier(store, settings, name=f"api:{socket.gethostname()}:{os.getpid()}")
+        feed = ChangeFeed(store, settings)
         app.state.store = store
+        app.state.feed = feed
         app.state.runner = runner
         app.state.chemistry = chemistry
         chemistry.start()
         runner.start()
         notifier.start()
+        await feed.start()
         log.info("Dockyard %s serving jobs from %s", __version__, store.engine.url)
         try:
             yield
         finally:
             notifier.stop()
+            await feed.stop()
             runner.stop()
             chemistry.stop()
             store.close()

@@ -1,5 +1,5 @@
-"""What routes depend on: the job store, the runner, the chemistry pool, the settings the app
-was made with, and who is asking (``CurrentUser``, ``SubmitterDep``: see
+"""What routes depend on: the job store, the runner, the chemistry pool, the change feed, the
+settings the app was made with, and who is asking (``CurrentUser``, ``SubmitterDep``: see
 :mod:`dockyard.web.auth`).
 
 ``create_app`` puts them on ``app.state``; routes name them by these ``Annotated`` aliases,
@@ -17,6 +17,7 @@ from dockyard.jobs.store import Store
 from dockyard.runners import Runner
 from dockyard.runners.chemistry import ChemistryPool
 from dockyard.web.auth import CurrentUser, SubmitterDep
+from dockyard.web.feed import ChangeFeed
 
 
 def get_store(request: Request) -> Store:
@@ -32,6 +33,11 @@ def get_chemistry(request: Request) -> ChemistryPool:
     return request.app.state.chemistry
 
 
+def get_feed(request: Request) -> ChangeFeed:
+    """The server's one change feed, shared by every event stream."""
+    return request.app.state.feed
+
+
 def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
@@ -40,5 +46,6 @@ StoreDep = Annotated[Store, Depends(get_store)]
 RunnerDep = Annotated[Runner, Depends(get_runner)]
 ChemistryDep = Annotated[ChemistryPool, Depends(get_chemistry)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+FeedDep = Annotated[ChangeFeed, Depends(get_feed)]
 
-__all__ = ["CurrentUser", "RunnerDep", "SettingsDep", "StoreDep", "SubmitterDep"]
+__all__ = ["CurrentUser", "FeedDep", "RunnerDep", "SettingsDep", "StoreDep", "SubmitterDep"]
