@@ -36,6 +36,7 @@ import signal
 import statistics
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -50,6 +51,7 @@ from dockyard.chem import Box, example_box, example_paths, ligand_from_smiles, p
 NCI = Path(RDConfig.RDDataDir) / "NCI" / "first_5K.smi"
 SEED = 1
 POSES = 3
+CORES = os.cpu_count() or 1
 
 
 def library_lines(count: int) -> list[str]:
@@ -182,19 +184,25 @@ def spearman(first: dict[str, float], second: dict[str, float]) -> tuple[float, 
     return float(rho.statistic), len(common)
 
 
+@dataclass
+class Run:
+    """One tool's run: wall seconds, the peak memory of its process tree, best score by name."""
+
+    seconds: float
+    memory: peer_easydock.PeakMemory
+    scores: dict[str, float]
+
+
 def peer_comparison(args: argparse.Namespace) -> None:
     """Dockyard and EasyDock on the same inputs, their order alternated across rounds."""
     command = peer_easydock.ensure_venv(args.peer_venv)
     receptor = example_paths()["receptor"].read_bytes()
     box = example_box()
     lines = library_lines(args.ligands)
-    cores = os.cpu_count() or 1
-    threads = max(1, cores // args.peer_processes)
+    threads = max(1, CORES // args.peer_processes)
     extra = {"effort": args.effort} if args.effort else {}
-    times: dict[str, list[float]] = {"dockyard": [], "easydock": []}
-    peaks: dict[str, list[peer_easydock.PeakMemory]] = {"dockyard": [], "easydock": []}
-    scores: dict[str, dict[str, float]] = {}
-    load_before = os.getloadavg()
+    runs: dict[str, list[Run]] = {"dockyard": [], "easydock": []}
+    load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         receptor_pdbqt = folder / "receptor.pdbqt"
@@ -204,59 +212,60 @@ def peer_comparison(args: argparse.Namespace) -> None:
             folder, receptor_pdbqt, box, {**settings, "ncpu": threads}
         )
         for round_ in range(args.rounds):
-            order = ["dockyard", "easydock"][:: 1 if round_ % 2 == 0 else -1]
-            for tool in order:
+            for tool in ["dockyard", "easydock"][:: 1 if round_ % 2 == 0 else -1]:
                 load = os.getloadavg()[0]
                 run_dir = folder / f"{tool}-{round_}"
                 if tool == "dockyard":
-                    seconds, peak, found, counts, stored = served_screen(
+                    seconds, memory, scores, counts, stored = served_screen(
                         run_dir, receptor, lines, box, args.exhaustiveness, **extra
                     )
                     if stored != receptor_pdbqt.read_text():
-                        raise SystemExit(
-                            "the screen prepared another receptor PDBQT than EasyDock's"
-                        )
+                        raise SystemExit("the screen stored another receptor PDBQT than EasyDock's")
                     detail = f"{counts}"
                 else:
-                    seconds, peak, found = peer_easydock.run(
+                    seconds, memory, scores = peer_easydock.run(
                         command, run_dir, lines, config, args.peer_processes
                     )
-                    detail = f"{len(found)} scored"
-                times[tool].append(seconds)
-                peaks[tool].append(peak)
-                scores[tool] = found
-                print(f"round {round_ + 1} {tool}: {seconds:.1f} s, peak PSS {peak.pss_mb:.0f} MB "
-                      f"(RSS {peak.rss_mb:.0f} MB), "
-                      f"{detail}, load average {load:.1f} at start", flush=True)  # fmt: skip
+                    detail = f"{len(scores)} scored"
+                runs[tool].append(Run(seconds, memory, scores))
+                print(f"round {round_ + 1} {tool}: {seconds:.1f} s, peak PSS {memory.pss_mb:.0f} "
+                      f"MB (RSS {memory.rss_mb:.0f} MB), {detail}, load average {load:.1f} "
+                      "at start", flush=True)  # fmt: skip
         reference = None
         if args.reference_exhaustiveness:
-            _, _, reference, _, _ = served_screen(
+            reference = served_screen(
                 folder / "reference", receptor, lines, box, args.reference_exhaustiveness
-            )
-    median = {tool: statistics.median(values) for tool, values in times.items()}
-    pss = {tool: max(peak.pss_mb for peak in values) for tool, values in peaks.items()}
-    for tool in ("dockyard", "easydock"):
-        rounds = ", ".join(f"{value:.1f}" for value in times[tool])
-        rss = max(peak.rss_mb for peak in peaks[tool])
-        print(f"{tool}: median {median[tool]:.1f} s over {args.rounds} rounds ({rounds}); "
+            )[2]
+    report(runs, reference, args)
+    print(f"settings: {len(lines)} NCI ligands, 1IEP {box.size[0]:.0f} A box, exhaustiveness "
+          f"{args.exhaustiveness}, effort {args.effort or 'not sent'}, seed {SEED}, {POSES} poses, "
+          f"{CORES} cores (dockyard: 1 worker, {min(CORES, args.exhaustiveness)} Vina threads; "
+          f"easydock: -c {args.peer_processes}, ncpu {threads}); load average "
+          f"{load_before:.1f} before, {os.getloadavg()[0]:.1f} after")  # fmt: skip
+
+
+def report(
+    runs: dict[str, list[Run]], reference: dict[str, float] | None, args: argparse.Namespace
+) -> None:
+    """Median times, peak memory, the throughput ratio and the score correlations."""
+    median = {tool: statistics.median(run.seconds for run in done) for tool, done in runs.items()}
+    pss = {tool: max(run.memory.pss_mb for run in done) for tool, done in runs.items()}
+    for tool, done in runs.items():
+        rounds = ", ".join(f"{run.seconds:.1f}" for run in done)
+        rss = max(run.memory.rss_mb for run in done)
+        print(f"{tool}: median {median[tool]:.1f} s over {len(done)} rounds ({rounds}); "
               f"peak memory (process tree) {pss[tool]:.0f} MB PSS, {rss:.0f} MB RSS")  # fmt: skip
     target = 2.0 if args.effort == "auto" else 1.2
     print(f"throughput dockyard / easydock: {median['easydock'] / median['dockyard']:.2f}x "
           f"(target >= {target}); peak PSS dockyard / easydock "
           f"{pss['dockyard'] / pss['easydock']:.2f}")  # fmt: skip
-    rho, count = spearman(scores["dockyard"], scores["easydock"])
+    ours, theirs = runs["dockyard"][-1].scores, runs["easydock"][-1].scores
+    rho, count = spearman(ours, theirs)
     print(f"Spearman of best scores per ligand, dockyard vs easydock: {rho:.3f} over {count}")
     if reference is not None:
-        ours, _ = spearman(scores["dockyard"], reference)
-        theirs, _ = spearman(scores["easydock"], reference)
         print(f"Spearman against a fixed exhaustiveness-{args.reference_exhaustiveness} "
-              f"Dockyard screen: dockyard {ours:.3f}, easydock {theirs:.3f} "
-              f"(target >= 0.9)")  # fmt: skip
-    print(f"settings: {len(lines)} NCI ligands, 1IEP {box.size[0]:.0f} A box, exhaustiveness "
-          f"{args.exhaustiveness}, effort {args.effort or 'not sent'}, seed {SEED}, {POSES} poses, "
-          f"{cores} cores (dockyard: 1 worker, {min(cores, args.exhaustiveness)} Vina threads; "
-          f"easydock: -c {args.peer_processes}, ncpu {threads}); load average "
-          f"{load_before[0]:.1f} before, {os.getloadavg()[0]:.1f} after")  # fmt: skip
+              f"Dockyard screen: dockyard {spearman(ours, reference)[0]:.3f}, easydock "
+              f"{spearman(theirs, reference)[0]:.3f} (target >= 0.9)")  # fmt: skip
 
 
 def main() -> None:
@@ -269,7 +278,7 @@ def main() -> None:
     parser.add_argument("--effort", choices=["auto", "fixed"], help="sent only when given")
     parser.add_argument("--reference-exhaustiveness", type=int, default=0, help="0 to skip")
     parser.add_argument("--peer-venv", type=Path, default=peer_easydock.DEFAULT_VENV)
-    parser.add_argument("--peer-processes", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--peer-processes", type=int, default=CORES)
     args = parser.parse_args()
     if args.peer:
         peer_comparison(args)
