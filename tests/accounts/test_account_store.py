@@ -172,7 +172,7 @@ def test_jobs_from_before_accounts_keep_their_files_and_go_to_the_first_admin(da
                 ),
                 {"id": job_id, "content": b"ATOM"},
             )
-        command.upgrade(alembic_config(engine), "0005")
+        command.upgrade(alembic_config(engine), "head")
         store = Store(engine)
         assert store.get_job(job_id).owner_id is None
         assert store.read_file(job_id, "receptor.pdbqt").content == b"ATOM"

@@ -140,7 +140,9 @@ def test_the_box_follows_the_fields_a_click_and_the_pockets(pages):
     assert page.get_attribute("#preview-viewer", "data-box") == "shown"
 
     # Click atoms near the middle of the view until one is hit: the box moves onto it.
-    box = page.locator("#preview-viewer canvas").first.bounding_box()
+    canvas = page.locator("#preview-viewer canvas").first
+    canvas.scroll_into_view_if_needed()
+    box = canvas.bounding_box()
     for dx, dy in ((0, 0), (8, 0), (0, 8), (-8, 0), (0, -8), (16, 16), (-16, -16)):
         page.mouse.click(box["x"] + box["width"] / 2 + dx, box["y"] + box["height"] / 2 + dy)
         if page.input_value("#f-center_x") != before:

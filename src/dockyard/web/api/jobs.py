@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Query
 from fastapi.responses import JSONResponse, Response
+from pydantic import StrictBool
 
 from dockyard.errors import ConflictError, ForbiddenError
 from dockyard.jobs.exports import poses_csv
@@ -134,7 +135,7 @@ def keep_job(
     job_id: Id,
     store: StoreDep,
     settings: SettingsDep,
-    keep: Annotated[bool, Body(embed=True, description="true: pin it; false: let it expire")],
+    keep: Annotated[StrictBool, Body(embed=True, description="true: pin it; false: let it expire")],
 ) -> JobDetail:
     """Pin a job (``{"keep": true}``) so no retention pass purges or compacts it, or unpin
     it (``{"keep": false}``); the answer says when it now expires."""

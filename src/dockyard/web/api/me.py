@@ -6,8 +6,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
+from annotated_types import Ge, Le
 from fastapi import APIRouter, Body, Request
-from pydantic import BaseModel, Field, StrictBool
+from pydantic import BaseModel, BeforeValidator, Field, StrictBool
 
 from dockyard.errors import InputError
 from dockyard.jobs.models import ApiToken
@@ -63,11 +64,21 @@ class Me(BaseModel):
     """The server's retention (``DOCKYARD_RETENTION_DAYS``; 0: forever)."""
 
 
+def _not_a_flag(value: object) -> object:
+    """JSON's true and false are not numbers of days (pydantic would read them as 1 and 0)."""
+    if isinstance(value, bool):
+        raise ValueError("must be a number of days, not true or false")
+    return value
+
+
+Days = Annotated[int, Ge(0), Le(36_500), BeforeValidator(_not_a_flag)]
+
+
 class MySettings(BaseModel):
     """What ``PUT /api/me`` changes."""
 
-    retention_days: int | None = Field(
-        ge=0, le=36_500, description="days finished jobs are kept; 0: forever; null: the server's"
+    retention_days: Days | None = Field(
+        description="days finished jobs are kept; 0: forever; null: the server's"
     )
 
 
