@@ -90,6 +90,25 @@ def _fresh_postgres(admin_url: str) -> Iterator[str]:
         connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+EXIT_GRACE_SECONDS = 60.0
+"""How long the interpreter may take to exit once the session is over."""
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """A test that leaves a thread or a process behind (a failed one, say) must not keep CI
+    waiting for ever: if the interpreter has not exited a minute after the session, say what
+    is still running and leave with the session's status."""
+
+    def leave() -> None:
+        alive = [thread.name for thread in threading.enumerate() if thread.is_alive()]
+        print(f"\nthe test process did not exit; still running: {alive}", flush=True)
+        os._exit(int(exitstatus))
+
+    timer = threading.Timer(EXIT_GRACE_SECONDS, leave)
+    timer.daemon = True  # it never delays a clean exit
+    timer.start()
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Every test that reaches PostgreSQL carries the ``postgres`` marker, however it gets there,
     so ``pytest -m "not postgres"`` runs on a machine without the server."""
