@@ -88,13 +88,16 @@ def configs(args: argparse.Namespace, seed: int) -> list[Config]:
     ]
     for size in args.round_of:
         rounds = max(1, args.ceiling // size)
-        found.append(
-            Config(
-                f"auto {size}x{rounds}",
-                dataclasses.replace(base, effort="auto"),
-                AutoEffort(round_exhaustiveness=size, max_rounds=rounds),
+        for confirmations in args.confirmations:
+            found.append(
+                Config(
+                    f"auto {size}x{rounds}" + (f" c{confirmations}" if confirmations > 1 else ""),
+                    dataclasses.replace(base, effort="auto"),
+                    AutoEffort(
+                        round_exhaustiveness=size, max_rounds=rounds, confirmations=confirmations
+                    ),
+                )
             )
-        )
     return [config for config in found if not args.only or config.label.startswith(args.only)]
 
 
@@ -287,6 +290,9 @@ def main() -> None:
                         default=[DEFAULT_AUTO.round_exhaustiveness],
                         help="auto variants: chains per round")  # fmt: skip
     parser.add_argument("--ceiling", type=int, default=DEFAULT_AUTO.ceiling)
+    parser.add_argument("--confirmations", type=int, nargs="+",
+                        default=[DEFAULT_AUTO.confirmations],
+                        help="auto variants: rounds that must find the best again")  # fmt: skip
     parser.add_argument("--rings", type=int, default=DockingOptions().ring_conformers,
                         help="ring_conformers for every configuration")  # fmt: skip
     parser.add_argument("--only", help="the configurations whose label starts so, e.g. auto")
