@@ -1,9 +1,10 @@
 """Live updates at 500 open pages: store reads per second, write-to-page latency, memory.
 
-For each database (a fresh PostgreSQL database on the local server, then SQLite) and each
-build — this tree (one change feed per process, pushed by PostgreSQL's notices) and the
-``main`` branch (every stream polls the store every 0.5 s), checked out in a temporary
-directory — the run:
+For each deployment (a fresh PostgreSQL database on the local server with Redis; SQLite with
+Redis; SQLite alone) and each build — this tree (one change feed per process, pushed by
+PostgreSQL's notices, or by the stores' announcements on Redis beside SQLite) and the tree
+before the feed (``--baseline``, every stream polls the store every 0.5 s), exported into a
+temporary directory — the run:
 
 1. holds ``--jobs`` jobs as a worker would (a separate writer process claims them through the
    store before the server starts, so its runner leaves them alone);
@@ -22,7 +23,8 @@ directory — the run:
    that arrived, the server's CPU time while writing (in cores), and its resident memory
    (``VmRSS``, peak ``VmHWM``) at the end.
 
-Targets with PostgreSQL: at most 5 store reads per second and p95 under 200 ms.
+Targets with PostgreSQL: at most 5 store reads per second and p95 under 200 ms. SQLite alone
+has no push path: its latency is the poll's (``DOCKYARD_EVENTS_POLL_SECONDS``).
 
 Run: ``.venv/bin/python -m bench.events [--streams 500] [--seconds 30] [--rate 4]``
 """
@@ -49,6 +51,9 @@ ROOT = Path(__file__).resolve().parents[1]
 POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 STAMP = "bench write "
 SERVE = (sys.executable, "-m", "dockyard", "serve")
+BASELINE = "c0b99ac"
+"""The last commit before the change feed: every event stream polls the store itself."""
+DEPLOYMENTS = ("postgresql", "sqlite+redis", "sqlite")
 
 
 # -- the writer (a process of its own, importing the build under test) ------------------
@@ -57,11 +62,15 @@ SERVE = (sys.executable, "-m", "dockyard", "serve")
 def write(database_url: str, jobs: int, rate: float, seconds: float) -> None:
     """Hold ``jobs`` jobs, say ``ready``, wait for ``go``, then change one stage every
     ``1/rate`` s for ``seconds``; print how many writes and transactions it made."""
+    import inspect
+
     from sqlalchemy import event
 
     from dockyard.jobs.store import Store
 
-    store = Store.open(database_url)
+    redis_url = os.environ.get("DOCKYARD_REDIS_URL")
+    announcing = "announce_to" in inspect.signature(Store.open).parameters  # not the baseline
+    store = Store.open(database_url, **({"announce_to": redis_url} if announcing else {}))
     claims = []
     for number in range(jobs):
         job = store.create_job(kind="dock", name=f"followed {number}", params={})
@@ -209,15 +218,15 @@ def redis_server(directory: str) -> Iterator[str]:
 
 
 def run(
-    build: Path, database_url: str, pg_name: str | None, args: argparse.Namespace
+    build: Path, database_url: str, pg_name: str | None, redis: bool, args: argparse.Namespace
 ) -> dict[str, float]:
-    """One build on one database. PostgreSQL comes with Redis, as a lab runs it (the API
-    queues on RQ and the writer plays the worker), so the server's only steady reads of the
-    store are its event streams'; SQLite with the local runner, as one machine runs it."""
+    """One build on one deployment. With Redis, as a lab runs it, the API queues on RQ and the
+    writer plays the worker, so the server's only steady reads of the store are its event
+    streams'; SQLite alone with the local runner, as one machine runs it."""
     env = {**os.environ, "PYTHONPATH": f"{build / 'src'}:{ROOT}"}
     env["DOCKYARD_DATABASE_URL"] = database_url
     with tempfile.TemporaryDirectory() as scratch:
-        if pg_name is None:
+        if not redis:
             return serve_and_measure(env, pg_name, args)
         with redis_server(scratch) as redis_url:
             return serve_and_measure({**env, "DOCKYARD_REDIS_URL": redis_url}, pg_name, args)
@@ -320,10 +329,10 @@ async def measure(
     return result
 
 
-def baseline_build(into: Path) -> Path:
-    """The ``main`` branch's tree (per-stream polling), exported without touching any checkout."""
+def baseline_build(into: Path, revision: str) -> Path:
+    """The tree of ``revision`` (per-stream polling), exported without touching any checkout."""
     archive = subprocess.run(
-        ["git", "-C", str(ROOT), "archive", "main", "src"], check=True, capture_output=True
+        ["git", "-C", str(ROOT), "archive", revision, "src"], check=True, capture_output=True
     ).stdout
     subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
     return into
@@ -357,7 +366,9 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=4.0, help="job changes per second")
     parser.add_argument("--jobs", type=int, default=20, help="jobs the writer changes in turn")
     parser.add_argument("--postgres", default=POSTGRES, help="an admin URL of the server")
-    parser.add_argument("--databases", default="postgresql,sqlite")
+    parser.add_argument("--databases", default=",".join(DEPLOYMENTS),
+                        help=f"deployments, of {', '.join(DEPLOYMENTS)}")  # fmt: skip
+    parser.add_argument("--baseline", default=BASELINE, help="the per-stream polling tree")
     parser.add_argument("--no-baseline", action="store_true", help="this tree only")
     parser.add_argument("--write", metavar="DATABASE_URL", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -373,26 +384,27 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         builds = {"feed (this tree)": ROOT}
         if not args.no_baseline:
-            builds["per-stream polling (main)"] = baseline_build(Path(scratch))
+            builds["per-stream polling"] = baseline_build(Path(scratch), args.baseline)
         for database in args.databases.split(","):
             figures = {}
+            redis = database != "sqlite"
             for name, build in builds.items():
                 if database == "postgresql":
                     with fresh_postgres(args.postgres) as (url, pg_name):
-                        figures[name] = run(build, url, pg_name, args)
+                        figures[name] = run(build, url, pg_name, redis, args)
                 else:
                     url = f"sqlite:///{Path(scratch) / f'{uuid.uuid4().hex}.db'}"
-                    figures[name] = run(build, url, None, args)
-                print(f"{database:10s} {describe(name, figures[name])}", flush=True)
+                    figures[name] = run(build, url, None, redis, args)
+                print(f"{database:12s} {describe(name, figures[name])}", flush=True)
             if len(figures) < 2:
                 continue
             new, old = figures.values()
             if "busy_tps" in new and new["busy_tps"] > 0:
                 ratio = old["busy_tps"] / new["busy_tps"]
-                print(f"{database:10s} store reads: baseline / feed = {ratio:.0f}x")
+                print(f"{database:12s} store reads: baseline / feed = {ratio:.0f}x")
             if "p95_ms" in new and "p95_ms" in old:
                 ratio = new["p95_ms"] / old["p95_ms"]
-                print(f"{database:10s} p95 latency: feed / baseline = {ratio:.2f}")
+                print(f"{database:12s} p95 latency: feed / baseline = {ratio:.2f}")
 
 
 if __name__ == "__main__":

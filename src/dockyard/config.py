@@ -47,8 +47,9 @@ class Settings(BaseSettings):
     )
     redis_url: str | None = Field(
         default=None,
-        description="Redis URL: set, the API queues jobs on RQ for `dockyard worker` processes; "
-        "unset, `serve` runs them itself.",
+        description="Redis URL: set, the API queues jobs on RQ for `dockyard worker` processes "
+        "(and, on SQLite, live updates are pushed through Redis pub/sub); unset, `serve` runs "
+        "them itself.",
     )
     workers: int = Field(
         default_factory=default_workers, ge=1, description="Jobs run at once by `serve`."
@@ -154,13 +155,14 @@ class Settings(BaseSettings):
         default=0.5,
         gt=0,
         description="Seconds between the reads of a server's change feed when nothing pushes "
-        "changes to it (SQLite): the delay of a live update there.",
+        "changes to it (SQLite without Redis): the delay of a live update there.",
     )
     events_pushed_poll_seconds: float = Field(
         default=5.0,
         gt=0,
-        description="Seconds between the feed's reads on PostgreSQL, whose notices push each "
-        "change at once: only the safety net for a notice lost while the listener reconnects.",
+        description="Seconds between the feed's reads when changes are pushed (PostgreSQL's "
+        "notices, or Redis pub/sub beside SQLite): only the safety net for a notice lost while "
+        "the listener reconnects.",
     )
     trusted_origins: Annotated[tuple[str, ...], NoDecode] = Field(
         default=(),

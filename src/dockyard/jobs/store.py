@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from dockyard.errors import ConflictError, ForbiddenError, NotFoundError
 from dockyard.jobs.accounts import SINGLE_USER, AccountStore, Viewer, visible, writable
 from dockyard.jobs.archive_store import ArchiveStore
-from dockyard.jobs.changes import ChangeReader
+from dockyard.jobs.changes import ChangeReader, CommitAnnouncer, pushes_itself, redis_channel
 from dockyard.jobs.db import make_engine, migrate, patiently
 from dockyard.jobs.fence import Claim, ClaimLost, StoredFile, fenced, file_row
 from dockyard.jobs.models import (
@@ -56,13 +56,25 @@ class PendingJob:
 class Store:
     """The job database. One per process; cheap to share between threads."""
 
-    def __init__(self, engine: Engine):
+    def __init__(self, engine: Engine, announce_to: str | None = None):
+        """``announce_to``: a Redis URL on which to announce each commit's changed jobs to
+        the servers' live updates, when the database cannot notify them itself (SQLite)."""
         self.engine = engine
         self._sessions = sessionmaker(engine, expire_on_commit=False)
+        self.announce_to = None if pushes_itself(engine.url) else announce_to
+        self._announcer: CommitAnnouncer | None = None
+        if self.announce_to:
+            self._announcer = CommitAnnouncer(self.announce_to, redis_channel(self.identity))
+            self._announcer.watch(self._sessions)
 
     @classmethod
     def open(
-        cls, database_url: str, *, migrate_schema: bool = True, wait_seconds: float = 0.0
+        cls,
+        database_url: str,
+        *,
+        migrate_schema: bool = True,
+        wait_seconds: float = 0.0,
+        announce_to: str | None = None,
     ) -> Store:
         """The store of that database, its schema brought up to date first; a database that
         does not answer yet is waited for up to ``wait_seconds``, then UnavailableError."""
@@ -73,9 +85,11 @@ class Store:
             except BaseException:
                 engine.dispose()
                 raise
-        return cls(engine)
+        return cls(engine, announce_to)
 
     def close(self) -> None:
+        if self._announcer is not None:
+            self._announcer.close()
         self.engine.dispose()
 
     def session(self) -> Session:

@@ -21,11 +21,12 @@ EXIT_DATABASE_LOST = 75
 job's fault, so its runner queues it again (:func:`dockyard.runners.supervise.record_exit`)."""
 
 
-def main(database_url: str, claim: Claim, cpu: int) -> None:
-    """Run one claimed job to its end, writing its outcome to the store."""
+def main(database_url: str, announce_to: str | None, claim: Claim, cpu: int) -> None:
+    """Run one claimed job to its end, writing its outcome to the store (announced on the
+    Redis of ``announce_to``, as its runner's store announces)."""
     from dockyard.jobs.run import run_job
 
-    store = Store.open(database_url, migrate_schema=False)
+    store = Store.open(database_url, migrate_schema=False, announce_to=announce_to)
     send_stdout_to_file(store, claim)
     try:
         run_job(store, claim, cpu=cpu)

@@ -221,7 +221,7 @@ class Supervision:
     def start(self, claim: Claim) -> Running:
         process = JobProcess(
             child.main,
-            (self.database_url, claim, self.cpu),
+            (self.database_url, self.store.announce_to, claim, self.cpu),
             name=f"dockyard-job-{claim.job_id}",
             context=self.context,
             time_limit=claim.time_limit,

@@ -115,7 +115,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         store = Store.open(
-            settings.resolved_database_url, wait_seconds=settings.database_wait_seconds
+            settings.resolved_database_url,
+            wait_seconds=settings.database_wait_seconds,
+            announce_to=settings.redis_url,
         )
         runner = make_runner(settings, store)
         chemistry = ChemistryPool.from_settings(settings)

@@ -7,7 +7,8 @@ may see on the job it follows. So the reads of a server
 do not grow with its open pages, and neither does the work of turning a change into its
 event's data (:func:`summary`, made once per change). A round starts every
 ``poll_seconds`` (the fallback), or as soon as something says a job changed: PostgreSQL's
-notices (:class:`ChangeListener`), heard on a connection of its own. Notices that arrive
+notices, or on SQLite the stores' announcements on Redis when Redis is configured
+(:func:`~dockyard.jobs.changes.listener_for`), heard on a connection of its own. Notices that arrive
 within :data:`BATCH_SECONDS` of a round are served by the next one, so a burst of writes
 costs a few reads, not one each.
 
@@ -34,7 +35,7 @@ from starlette.concurrency import run_in_threadpool
 
 from dockyard.config import Settings
 from dockyard.errors import UnavailableError
-from dockyard.jobs.changes import ChangeListener, JobChange
+from dockyard.jobs.changes import JobChange, listener_for
 from dockyard.jobs.models import Job, utcnow
 from dockyard.jobs.store import Store
 from dockyard.web.schemas import JobSummary
@@ -101,11 +102,8 @@ class ChangeFeed:
 
     def __init__(self, store: Store, settings: Settings):
         self.store = store
-        url = store.engine.url
-        self._listener = (
-            ChangeListener(url.render_as_string(hide_password=False), self._notice)
-            if url.get_backend_name() == "postgresql"
-            else None
+        self._listener = listener_for(
+            store.engine.url, store.identity, settings.redis_url, self._notice
         )
         self.poll_seconds = (
             settings.events_pushed_poll_seconds if self._listener else settings.events_poll_seconds

@@ -61,7 +61,11 @@ class WorkerContext:
     def store(self) -> Store:
         """This process's store (callbacks, reconciler); a horse opens its own per job."""
         if self._store is None:
-            self._store = Store.open(self.settings.resolved_database_url, migrate_schema=False)
+            self._store = Store.open(
+                self.settings.resolved_database_url,
+                migrate_schema=False,
+                announce_to=self.settings.redis_url,
+            )
         return self._store
 
     def close(self) -> None:
@@ -106,7 +110,11 @@ def request_hand_back(signum: int, _frame: object) -> None:
 def perform(job_id: int) -> str:
     """The RQ job function: claim the job, run it in a child, supervise it, write the outcome."""
     ctx = context()
-    store = Store.open(ctx.settings.resolved_database_url, migrate_schema=False)
+    store = Store.open(
+        ctx.settings.resolved_database_url,
+        migrate_schema=False,
+        announce_to=ctx.settings.redis_url,
+    )
     try:
         claim = patiently(
             lambda: store.claim(job_id, ctx.name, ctx.settings.lease_seconds),
