@@ -19,6 +19,7 @@ import uvicorn
 from fastapi import FastAPI
 from sqlalchemy.engine import make_url
 
+from dockyard.cli.serve import SHUTDOWN_GRACE_SECONDS
 from dockyard.config import Settings
 from dockyard.web.app import create_app
 
@@ -167,7 +168,13 @@ class LiveServer:
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.app = create_app(settings)
-        config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning")
+        config = uvicorn.Config(
+            self.app,
+            host="127.0.0.1",
+            port=self.port,
+            log_level="warning",
+            timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,
+        )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
@@ -185,6 +192,11 @@ class LiveServer:
         self.client.close()
         self.server.should_exit = True
         self.thread.join(timeout=30)
+        if self.thread.is_alive():  # its runner would go on against a database soon dropped
+            self.server.force_exit = True
+            self.thread.join(timeout=10)
+            if exc[0] is None:
+                raise RuntimeError("the test server did not shut down in 30 s")
 
     @property
     def store(self):

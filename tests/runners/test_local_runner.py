@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -13,6 +14,7 @@ import httpx
 import pytest
 
 from dockyard.chem.core.progress import DOCKING_PROGRESS
+from dockyard.cli.serve import SHUTDOWN_GRACE_SECONDS
 from dockyard.config import Settings
 from dockyard.jobs.live_progress import output_path
 from dockyard.jobs.store import Claim
@@ -226,3 +228,25 @@ def test_server_killed_and_restarted_loses_nothing(tmp_path, receptor_pdbqt):
     assert long_job["attempt"] == 2
     assert long_job["provenance"]["attempt"] == 2
     assert all(job["provenance"]["attempt"] == job["attempt"] for job in jobs)
+
+
+def test_a_stopping_server_does_not_wait_for_its_open_live_streams(tmp_path):
+    """SIGTERM with pages following /api/events: the server cuts them after its grace and
+    stops (their browsers reconnect), rather than waiting out every stream's five minutes."""
+    port = _free_port()
+    server = serve(tmp_path, port)
+    streams = []
+    try:
+        for _ in range(3):
+            stream = socket.create_connection(("127.0.0.1", port), timeout=10)
+            stream.sendall(b"GET /api/events HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
+            assert stream.recv(64).startswith(b"HTTP/1.1 200")
+            streams.append(stream)
+        server.send_signal(signal.SIGTERM)
+        assert server.wait(timeout=SHUTDOWN_GRACE_SECONDS + 30) in (0, -signal.SIGTERM)
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait()
+        for stream in streams:
+            stream.close()

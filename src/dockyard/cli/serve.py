@@ -11,6 +11,10 @@ from dockyard.cli.common import app, console, fail
 from dockyard.config import Settings, get_settings
 
 LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
+SHUTDOWN_GRACE_SECONDS = 5.0
+"""How long a stopping server waits for its open requests: live streams (whose browsers
+reconnect by themselves) and slow clients would otherwise hold it, and its jobs' hand-back,
+for as long as they stay connected."""
 
 
 def refuse_exposed_single_user(host: str, settings: Settings) -> None:
@@ -65,4 +69,10 @@ def serve(
             f"[yellow]Browser assets missing ({', '.join(missing)}): the 3D viewer and plots "
             "will not load. In a checkout run `bash scripts/assets.sh`, or install a wheel.[/]"
         )
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    uvicorn.run(
+        create_app(settings),
+        host=host,
+        port=port,
+        log_level="info",
+        timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,
+    )
