@@ -31,11 +31,14 @@ from dockyard.jobs.models import Job, utcnow
 from dockyard.jobs.store import Store
 from dockyard.web.feed import QUEUE_SIZE, RESYNC, Published, Subscription
 from tests.conftest import LiveServer, _libpq
+from tests.scale.conftest import redis_server
 
 LONG_POLL = 60.0
 """A poll interval no test waits for: on PostgreSQL only a notice can bring a change in time."""
 PATIENCE = 20.0
 """How long a test waits for an event: well under :data:`LONG_POLL`."""
+
+__all__ = ["redis_server"]
 
 
 class Stream:
@@ -100,6 +103,12 @@ class Stream:
         self.thread.join(timeout=10)
         self._sock.close()
 
+    def __enter__(self) -> Stream:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
 
 def with_stage(job_id: int, stage: str) -> Callable[[dict], bool]:
     return lambda job: job["id"] == job_id and job["stage"] == stage
@@ -108,8 +117,8 @@ def with_stage(job_id: int, stage: str) -> Callable[[dict], bool]:
 class Worker:
     """Jobs held by a worker outside the server, writing their progress as a real one does."""
 
-    def __init__(self, database_url: str):
-        self.store = Store.open(database_url)
+    def __init__(self, database_url: str, announce_to: str | None = None):
+        self.store = Store.open(database_url, announce_to=announce_to)
         self.claims: dict[int, Claim] = {}
 
     def hold(self, name: str = "followed", owner_id: int | None = None) -> int:
@@ -130,16 +139,28 @@ def worker(database_url: str) -> Iterator[Worker]:
     held.store.close()
 
 
-def serve(tmp_path: Path, database_url: str) -> LiveServer:
-    """A server whose feed polls SQLite often and PostgreSQL almost never (notices push)."""
+def serve(tmp_path: Path, database_url: str, redis_url: str | None = None) -> LiveServer:
+    """A server whose feed polls SQLite often, and almost never when changes are pushed
+    (PostgreSQL's notices, or Redis beside SQLite)."""
     settings = Settings(
         data_dir=tmp_path,
         database_url=database_url,
+        redis_url=redis_url,
         workers=1,
         events_poll_seconds=0.05,
         events_pushed_poll_seconds=LONG_POLL,
     )
     return LiveServer(settings)
+
+
+@pytest.fixture(
+    params=[pytest.param("postgresql", marks=pytest.mark.postgres), "sqlite with redis"]
+)
+def pushed(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[str, str | None]:
+    """A deployment whose changes are pushed: (database URL, Redis URL or None)."""
+    if request.param == "postgresql":
+        return request.getfixturevalue("postgres_url"), None
+    return f"sqlite:///{tmp_path / 'jobs.db'}", request.getfixturevalue("redis_server").url
 
 
 def count_change_reads(store: Store) -> list[str]:
@@ -181,21 +202,17 @@ def test_one_feed_serves_every_stream(tmp_path, database_url, worker):
     assert read in (made, made + 1), (read, made)
 
 
-@pytest.mark.postgres
-def test_a_notice_brings_a_change_without_waiting_for_the_poll(tmp_path, postgres_url):
-    held = Worker(postgres_url)
+def test_a_notice_brings_a_change_without_waiting_for_the_poll(tmp_path, pushed):
+    database_url, redis_url = pushed
+    held = Worker(database_url, announce_to=redis_url)
     try:
         job_id = held.hold()
-        with serve(tmp_path, postgres_url) as live:
+        with serve(tmp_path, database_url, redis_url) as live, Stream(live.url) as stream:
             assert live.app.state.feed.poll_seconds == LONG_POLL
-            stream = Stream(live.url)
-            try:
-                assert stream.opened.wait(PATIENCE)
-                for step in range(3):
-                    held.progress(job_id, f"pushed {step}")
-                    stream.wait_for(with_stage(job_id, f"pushed {step}"), f"pushed {step}")
-            finally:
-                stream.close()
+            assert stream.opened.wait(PATIENCE)
+            for step in range(3):
+                held.progress(job_id, f"pushed {step}")
+                stream.wait_for(with_stage(job_id, f"pushed {step}"), f"pushed {step}")
     finally:
         held.store.close()
 
@@ -207,8 +224,7 @@ def test_the_feed_listens_again_after_its_connection_is_killed(tmp_path, postgre
         job_id = held.hold()
         with serve(tmp_path, postgres_url) as live:
             listener = live.app.state.feed._listener
-            stream = Stream(live.url)
-            try:
+            with Stream(live.url) as stream:
                 assert stream.opened.wait(PATIENCE)
                 held.progress(job_id, "before")
                 stream.wait_for(with_stage(job_id, "before"), "the stage before")
@@ -225,8 +241,6 @@ def test_the_feed_listens_again_after_its_connection_is_killed(tmp_path, postgre
                 for step in range(2):
                     held.progress(job_id, f"after {step}")
                     stream.wait_for(with_stage(job_id, f"after {step}"), f"after {step}")
-            finally:
-                stream.close()
     finally:
         held.store.close()
 
@@ -234,22 +248,16 @@ def test_the_feed_listens_again_after_its_connection_is_killed(tmp_path, postgre
 def test_a_reconnecting_stream_resumes_after_its_last_event(tmp_path, database_url, worker):
     job_id = worker.hold()
     with serve(tmp_path, database_url) as live:
-        first = Stream(live.url, since="2000-01-01T00:00:00Z")
-        try:
+        with Stream(live.url, since="2000-01-01T00:00:00Z") as first:
             backlog_id, _ = first.wait_for(lambda job: job["id"] == job_id, "the held job")
             worker.progress(job_id, "seen")
             last_id, _ = first.wait_for(with_stage(job_id, "seen"), "the stage seen")
-        finally:
-            first.close()
         assert datetime.fromisoformat(last_id) > datetime.fromisoformat(backlog_id)
         worker.progress(job_id, "missed")
-        second = Stream(live.url, headers={"Last-Event-ID": last_id})
-        try:
+        with Stream(live.url, headers={"Last-Event-ID": last_id}) as second:
             second.wait_for(with_stage(job_id, "missed"), "the change made while away")
             worker.progress(job_id, "live again")
             second.wait_for(with_stage(job_id, "live again"), "a change after resuming")
-        finally:
-            second.close()
 
 
 def test_a_stream_carries_only_what_its_user_may_see(tmp_path, database_url, worker):
@@ -266,8 +274,7 @@ def test_a_stream_carries_only_what_its_user_may_see(tmp_path, database_url, wor
     accounts.share(shared, "lab")
     with serve(tmp_path, database_url) as live:
         headers = {"Authorization": f"Bearer {tokens['alice'][1]}"}
-        stream = Stream(live.url, headers=headers)
-        try:
+        with Stream(live.url, headers=headers) as stream:
             assert stream.opened.wait(PATIENCE)
             for step in range(2):
                 worker.progress(bobs, f"bob {step}")
@@ -275,8 +282,6 @@ def test_a_stream_carries_only_what_its_user_may_see(tmp_path, database_url, wor
                 worker.progress(alices, f"alice {step}")
                 stream.wait_for(with_stage(alices, f"alice {step}"), f"alice's step {step}")
                 stream.wait_for(with_stage(shared, f"shared {step}"), f"the shared step {step}")
-        finally:
-            stream.close()
     assert bobs not in {job["id"] for _, job in stream.events}
 
 
@@ -330,24 +335,17 @@ def test_a_feed_that_cannot_read_sends_its_streams_to_the_store(
     """A read of the feed failing for another reason than an outage is not swallowed: its
     streams read the store themselves, fail the same way and break, so browsers reconnect."""
     job_id = worker.hold()
-    with serve(tmp_path, database_url) as live:
-        stream = Stream(live.url)
-        try:
-            assert stream.opened.wait(PATIENCE)
+    with serve(tmp_path, database_url) as live, Stream(live.url) as stream:
+        assert stream.opened.wait(PATIENCE)
 
-            def broken(*args: object, **kwargs: object) -> None:
-                raise ConnectionError("the database cannot be reached (a test)")
+        def broken(*args: object, **kwargs: object) -> None:
+            raise ConnectionError("the database cannot be reached (a test)")
 
-            monkeypatch.setattr(live.store.changes, "since", broken)
-            monkeypatch.setattr(live.store, "changed_since", broken)
-            worker.progress(job_id, "unseen")
-            stream.thread.join(PATIENCE)
-            assert not stream.thread.is_alive(), "the stream stayed open on a broken feed"
-            monkeypatch.undo()
-            again = Stream(live.url, since="2000-01-01T00:00:00Z")
-            try:
-                again.wait_for(with_stage(job_id, "unseen"), "the change once reads work")
-            finally:
-                again.close()
-        finally:
-            stream.close()
+        monkeypatch.setattr(live.store.changes, "since", broken)
+        monkeypatch.setattr(live.store, "changed_since", broken)
+        worker.progress(job_id, "unseen")
+        stream.thread.join(PATIENCE)
+        assert not stream.thread.is_alive(), "the stream stayed open on a broken feed"
+        monkeypatch.undo()
+        with Stream(live.url, since="2000-01-01T00:00:00Z") as again:
+            again.wait_for(with_stage(job_id, "unseen"), "the change once reads work")

@@ -1,4 +1,5 @@
-"""Live updates pushed through Redis pub/sub when the database cannot notify (SQLite).
+"""Live updates pushed through Redis pub/sub when the database cannot notify (SQLite); the
+test that a push beats the poll, shared with PostgreSQL, is in ``test_live_feed.py``.
 
 Each test has a private ``redis-server`` (so stopping it disturbs nobody) and an SQLite
 database; the writes are a test worker's, from a store of its own that announces on Redis as
@@ -14,7 +15,6 @@ import pytest
 from redis import Redis
 from sqlalchemy import update
 
-from dockyard.config import Settings
 from dockyard.jobs.changes import (
     QUIET_AFTER_FAILURE_SECONDS,
     UNKNOWN,
@@ -25,29 +25,10 @@ from dockyard.jobs.changes import (
 )
 from dockyard.jobs.models import Job
 from dockyard.jobs.store import Store
-from tests.conftest import LiveServer
 from tests.scale.conftest import RedisServer, redis_server
-from tests.web.test_live_feed import LONG_POLL, PATIENCE, Stream, Worker, with_stage
+from tests.web.test_live_feed import PATIENCE, Stream, Worker, serve, with_stage
 
 __all__ = ["redis_server"]
-
-
-def serve(tmp_path, database_url: str, redis_url: str) -> LiveServer:
-    settings = Settings(
-        data_dir=tmp_path,
-        database_url=database_url,
-        redis_url=redis_url,
-        events_poll_seconds=LONG_POLL,
-        events_pushed_poll_seconds=LONG_POLL,
-    )
-    return LiveServer(settings)
-
-
-def announcing_worker(database_url: str, redis_url: str) -> Worker:
-    held = Worker(database_url)
-    held.store.close()
-    held.store = Store.open(database_url, announce_to=redis_url)
-    return held
 
 
 @pytest.fixture
@@ -97,36 +78,13 @@ def test_a_store_announces_the_jobs_each_commit_changed(sqlite_url, redis_server
         store.close()
 
 
-def test_an_announcement_brings_a_change_without_waiting_for_the_poll(
-    tmp_path, sqlite_url, redis_server
-):
-    held = announcing_worker(sqlite_url, redis_server.url)
-    try:
-        job_id = held.hold()
-        with serve(tmp_path, sqlite_url, redis_server.url) as live:
-            feed = live.app.state.feed
-            assert isinstance(feed._listener, RedisListener)
-            assert feed.poll_seconds == LONG_POLL
-            stream = Stream(live.url)
-            try:
-                assert stream.opened.wait(PATIENCE)
-                for step in range(3):
-                    held.progress(job_id, f"pushed {step}")
-                    stream.wait_for(with_stage(job_id, f"pushed {step}"), f"pushed {step}")
-            finally:
-                stream.close()
-    finally:
-        held.store.close()
-
-
 def test_the_feed_listens_again_after_redis_restarts(tmp_path, sqlite_url, redis_server):
-    held = announcing_worker(sqlite_url, redis_server.url)
+    held = Worker(sqlite_url, announce_to=redis_server.url)
     try:
         job_id = held.hold()
         with serve(tmp_path, sqlite_url, redis_server.url) as live:
             listener = live.app.state.feed._listener
-            stream = Stream(live.url)
-            try:
+            with Stream(live.url) as stream:
                 assert stream.opened.wait(PATIENCE)
                 held.progress(job_id, "before")
                 stream.wait_for(with_stage(job_id, "before"), "the stage before")
@@ -143,8 +101,6 @@ def test_the_feed_listens_again_after_redis_restarts(tmp_path, sqlite_url, redis
                 for step in range(2):
                     held.progress(job_id, f"after {step}")
                     stream.wait_for(with_stage(job_id, f"after {step}"), f"after {step}")
-            finally:
-                stream.close()
     finally:
         held.store.close()
 
