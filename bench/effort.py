@@ -15,7 +15,9 @@ receptor and ligands one after the other:
 
 "Steps" are Vina's Monte Carlo steps, chains times Vina's steps per chain (``70 · 3 · (50 +
 movable atoms + 10 · degrees of freedom) / 2``, as ``Vina::global_search`` sets them): Vina
-does not report its evaluations. ``--only auto`` runs the auto configurations alone. The full
+does not report its evaluations. ``--only auto`` runs the auto configurations alone;
+``--round-of 2 4`` and ``--confirmations 1 2`` add auto variants (chains per round; rounds in
+a row that must find the best pose again). The full
 run (hours on two cores):
 
     nice -n 10 .venv/bin/python -m bench.effort --redock-dir ../shared/data/redock --subset 8
