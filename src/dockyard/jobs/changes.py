@@ -205,11 +205,16 @@ class RedisListener(Listener):
 
     def _listen(self) -> None:
         from redis import Redis
+        from redis.backoff import NoBackoff
+        from redis.retry import Retry
 
+        # No silent retries: a lost connection comes back through _connected, which re-reads.
         client = Redis.from_url(
-            self._redis_url, socket_connect_timeout=10, socket_timeout=LISTEN_TICK_SECONDS * 5
+            self._redis_url,
+            socket_connect_timeout=10,
+            socket_timeout=LISTEN_TICK_SECONDS * 5,
+            retry=Retry(NoBackoff(), 0),
         )
-        # No retries: a lost connection must come back through _connected, which re-reads.
         pubsub = client.pubsub(ignore_subscribe_messages=True)
         try:
             pubsub.subscribe(self.channel)
@@ -278,8 +283,7 @@ class CommitAnnouncer:
     def _executed(self, state: ORMExecuteState) -> None:
         writes = state.is_insert or state.is_update or state.is_delete
         if writes and any(mapper.class_ is Job for mapper in state.all_mappers):
-            session_changes = state.session.info.setdefault(self.KEY, set())
-            session_changes.add(None)
+            state.session.info.setdefault(self.KEY, set()).add(None)
 
     def _forget(self, session: Session) -> None:
         session.info.pop(self.KEY, None)
