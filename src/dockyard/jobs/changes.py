@@ -251,12 +251,15 @@ class CommitAnnouncer:
 
     def __init__(self, redis_url: str, channel: str):
         from redis import Redis
+        from redis.backoff import NoBackoff
+        from redis.retry import Retry
 
         self.channel = channel
         self._redis = Redis.from_url(
             redis_url,
             socket_connect_timeout=PUBLISH_TIMEOUT_SECONDS,
             socket_timeout=PUBLISH_TIMEOUT_SECONDS,
+            retry=Retry(NoBackoff(), 0),  # one try: the bound on a write's wait holds
         )
         self._quiet_until = 0.0
         self.published = 0
