@@ -7,6 +7,7 @@ import socket
 import threading
 import time
 import uuid
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -195,8 +196,11 @@ class LiveServer:
         if self.thread.is_alive():  # its runner would go on against a database soon dropped
             self.server.force_exit = True
             self.thread.join(timeout=10)
-            if exc[0] is None:
-                raise RuntimeError("the test server did not shut down in 30 s")
+            if self.thread.is_alive():
+                warnings.warn(
+                    f"the test server on port {self.port} did not shut down in 40 s",
+                    stacklevel=2,
+                )
 
     @property
     def store(self):
