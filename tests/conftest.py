@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import faulthandler
 import os
 import socket
 import threading
@@ -197,6 +198,7 @@ class LiveServer:
             self.server.force_exit = True
             self.thread.join(timeout=10)
             if self.thread.is_alive():
+                faulthandler.dump_traceback(all_threads=True)  # where it is stuck, for the log
                 warnings.warn(
                     f"the test server on port {self.port} did not shut down in 40 s",
                     stacklevel=2,
