@@ -24,12 +24,16 @@ import time
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import String, and_, cast, event, func, or_, select
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction, sessionmaker
 
 from dockyard.jobs.models import Job, JobShare
+
+if TYPE_CHECKING:
+    from redis import Redis
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +57,21 @@ Wake = Callable[[int | None], None]
 def pushes_itself(url: URL) -> bool:
     """Whether the database notifies of its own changes (the ``jobs`` trigger, PostgreSQL)."""
     return url.get_backend_name() == "postgresql"
+
+
+def one_try_redis(redis_url: str, connect_timeout: float, timeout: float) -> Redis:
+    """A Redis client that tries each command once (redis-py retries by default): a failure
+    surfaces at once, within the timeouts, to the caller that knows what to do about it."""
+    from redis import Redis  # the queue extra: only used with a Redis URL
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
+    return Redis.from_url(
+        redis_url,
+        socket_connect_timeout=connect_timeout,
+        socket_timeout=timeout,
+        retry=Retry(NoBackoff(), 0),
+    )
 
 
 def redis_channel(identity: str) -> str:
@@ -204,17 +223,8 @@ class RedisListener(Listener):
         return (RedisError, OSError)
 
     def _listen(self) -> None:
-        from redis import Redis
-        from redis.backoff import NoBackoff
-        from redis.retry import Retry
-
         # No silent retries: a lost connection comes back through _connected, which re-reads.
-        client = Redis.from_url(
-            self._redis_url,
-            socket_connect_timeout=10,
-            socket_timeout=LISTEN_TICK_SECONDS * 5,
-            retry=Retry(NoBackoff(), 0),
-        )
+        client = one_try_redis(self._redis_url, 10, LISTEN_TICK_SECONDS * 5)
         pubsub = client.pubsub(ignore_subscribe_messages=True)
         try:
             pubsub.subscribe(self.channel)
@@ -250,17 +260,11 @@ class CommitAnnouncer:
     KEY = "dockyard_changed_jobs"
 
     def __init__(self, redis_url: str, channel: str):
-        from redis import Redis
-        from redis.backoff import NoBackoff
-        from redis.retry import Retry
+        from redis.exceptions import RedisError
 
         self.channel = channel
-        self._redis = Redis.from_url(
-            redis_url,
-            socket_connect_timeout=PUBLISH_TIMEOUT_SECONDS,
-            socket_timeout=PUBLISH_TIMEOUT_SECONDS,
-            retry=Retry(NoBackoff(), 0),  # one try: the bound on a write's wait holds
-        )
+        self._redis = one_try_redis(redis_url, PUBLISH_TIMEOUT_SECONDS, PUBLISH_TIMEOUT_SECONDS)
+        self._failed = RedisError
         self._quiet_until = 0.0
         self.published = 0
         """Notices published so far (for tests)."""
@@ -295,12 +299,10 @@ class CommitAnnouncer:
         changed = session.info.pop(self.KEY, None)
         if not changed or time.monotonic() < self._quiet_until:
             return
-        from redis.exceptions import RedisError
-
         payload = UNKNOWN if None in changed else ",".join(str(job) for job in sorted(changed))
         try:
             self._redis.publish(self.channel, payload)
             self.published += 1
-        except RedisError as error:
+        except self._failed as error:
             self._quiet_until = time.monotonic() + QUIET_AFTER_FAILURE_SECONDS
             log.warning("could not announce job changes on Redis (%s); the feed polls", error)
